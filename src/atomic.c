@@ -1,0 +1,183 @@
+/*
+ * atomic.c: write-to-temporary-and-rename, with the temporary file named
+ * after the writer's pid so that a later run can tell a dead writer's
+ * leftovers from a live writer's file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "util.h"
+
+#define TEMP_PREFIX ".pyprime-"
+#define TEMP_SUFFIX ".tmp"
+
+/* What the signal handler needs to remove the file being written. */
+static volatile sig_atomic_t temp_dirfd = -1;
+static char temp_name[64];
+
+void atomic_temp_name(char *out, size_t size, pid_t pid)
+{
+	snprintf(out, size, TEMP_PREFIX "%ld" TEMP_SUFFIX, (long)pid);
+}
+
+/* The pid in a temporary file's name, or 0 if NAME is not one. */
+static pid_t temp_pid(const char *name)
+{
+	const char *p;
+	long pid = 0;
+
+	if (strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+		return 0;
+	p = name + strlen(TEMP_PREFIX);
+	if (*p < '1' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9' && pid < 100000000)
+		pid = pid * 10 + (*p++ - '0');
+	return strcmp(p, TEMP_SUFFIX) == 0 ? (pid_t)pid : 0;
+}
+
+int atomic_is_stale(const char *name)
+{
+	pid_t pid = temp_pid(name);
+
+	if (!pid)
+		return 0;
+	/* Our own pid: this process is not writing it, so it is a leftover
+	 * of an earlier process that had the same pid. */
+	if (pid == getpid())
+		return 1;
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+int atomic_sweep(int dirfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, removed = 0;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] == '.' && atomic_is_stale(de->d_name) &&
+		    unlinkat(dirfd, de->d_name, 0) == 0)
+			removed++;
+	closedir(d);
+	return removed;
+}
+
+void atomic_forget(int dirfd, pid_t pid)
+{
+	char name[64];
+
+	atomic_temp_name(name, sizeof(name), pid);
+	unlinkat(dirfd, name, 0);
+}
+
+static void on_signal(int sig)
+{
+	int fd = temp_dirfd;
+
+	if (fd >= 0)
+		unlinkat(fd, temp_name, 0);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void atomic_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Refuse to replace anything but a regular file (or nothing). */
+static int check_target(int dirfd, const char *dirpath, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return error_errno("cannot stat '%s/%s'", dirpath, name);
+	}
+	if (S_ISLNK(st.st_mode))
+		return error("refusing to write through symlink '%s/%s'",
+			     dirpath, name);
+	if (!S_ISREG(st.st_mode))
+		return error("refusing to replace '%s/%s': not a regular file",
+			     dirpath, name);
+	return 0;
+}
+
+int atomic_write(int dirfd, const char *dirpath, const char *name,
+		 const void *data, size_t len, mode_t mode, unsigned flags)
+{
+	int fd = -1, ret = -1, retried = 0, err;
+
+	if (check_target(dirfd, dirpath, name) < 0)
+		return -1;
+	atomic_temp_name(temp_name, sizeof(temp_name), getpid());
+	temp_dirfd = dirfd;
+again:
+	fd = openat(dirfd, temp_name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		/* A leftover of a dead process that had our pid. */
+		if (errno == EEXIST && !retried++ &&
+		    unlinkat(dirfd, temp_name, 0) == 0)
+			goto again;
+		err = errno;
+		temp_dirfd = -1;
+		errno = err;
+		return error_errno("cannot create a file in '%s'", dirpath);
+	}
+	if (write_full(fd, data, len) < 0) {
+		error_errno("cannot write '%s/%s'", dirpath, name);
+		goto out;
+	}
+	if ((flags & ATOMIC_FSYNC) && fsync(fd) < 0) {
+		error_errno("cannot sync '%s/%s'", dirpath, name);
+		goto out;
+	}
+	err = close(fd);
+	fd = -1;
+	if (err < 0) {
+		error_errno("cannot write '%s/%s'", dirpath, name);
+		goto out;
+	}
+	if (renameat(dirfd, temp_name, dirfd, name) < 0) {
+		error_errno("cannot rename into '%s/%s'", dirpath, name);
+		goto out;
+	}
+	temp_dirfd = -1;
+	if ((flags & ATOMIC_FSYNC) && fsync(dirfd) < 0)
+		return error_errno("cannot sync directory '%s'", dirpath);
+	return 0;
+out:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, temp_name, 0);
+	temp_dirfd = -1;
+	errno = err;
+	return ret;
+}

@@ -1,0 +1,182 @@
+/*
+ * cmd-clean.c: "pyprime clean": remove the pycs of sources, trees or
+ * installed packages.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clean.h"
+#include "cmd.h"
+#include "dpkg.h"
+#include "sources.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: pyprime clean [-nqv] [--this-version] [--orphans] [--root dir]\n"
+	"                     [-i file [-0]] [-p package]... [path...]\n";
+
+static const char help[] =
+	"\n"
+	"Remove the .pyc files that belong to Python sources: every level and\n"
+	"cache tag in __pycache__, legacy NAME.pyc and NAME.pyo beside a source,\n"
+	"then the __pycache__ directories that leaves empty.\n"
+	"\n"
+	"      --this-version        only this interpreter's pycs\n"
+	"      --orphans             also pycs whose source is gone (trees)\n"
+	"      --root dir            paths are as installed under dir\n"
+	"  -i, --from file           read paths from file ('-': stdin)\n"
+	"  -0, --null                paths in that file are NUL-separated\n"
+	"  -p, --package package     the .py files an installed package lists\n"
+	"  -n, --dry-run             print what would be removed, remove nothing\n"
+	"  -q, --quiet               no warnings\n"
+	"  -v, --verbose             print each path removed, and a summary\n"
+	"  -h, --help                show this help\n";
+
+enum { OPT_THIS = 256, OPT_ORPHANS, OPT_ROOT };
+
+static const struct option longopts[] = {
+	{ "this-version", no_argument, NULL, OPT_THIS },
+	{ "orphans", no_argument, NULL, OPT_ORPHANS },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "from", required_argument, NULL, 'i' },
+	{ "null", no_argument, NULL, '0' },
+	{ "package", required_argument, NULL, 'p' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A package's .py files, as real paths; NULL after an error. */
+static char **package_sources(const struct select *sel, const char *pkg,
+			      size_t *count)
+{
+	struct buf list = BUF_INIT;
+	char **v = NULL, *line, *next;
+	size_t n = 0;
+
+	if (dpkg_list_files(sel->root, pkg, &list) < 0)
+		return NULL;
+	for (line = list.data; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (line[0] != '/' || !has_suffix(line, ".py"))
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = select_real_path(sel, line);
+	}
+	buf_release(&list);
+	*count = n;
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+static int clean_arg(const struct clean_opts *o, const struct select *sel,
+		     const char *arg, struct clean_stats *stats)
+{
+	char *path = select_real_path(sel, arg);
+	int ret = clean_tree(o, path, stats);
+
+	free(path);
+	return ret;
+}
+
+int cmd_clean(int argc, char **argv)
+{
+	struct clean_opts o;
+	struct clean_stats stats = { 0, 0, 0 };
+	struct select sel = { NULL, NULL, NULL, 0 };
+	const char **packages = NULL, *from = NULL;
+	size_t npackages = 0, i;
+	int c, nul = 0, ret = 0;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:0p:nqvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_THIS:
+			o.this_version = 1;
+			break;
+		case OPT_ORPHANS:
+			o.orphans = 1;
+			break;
+		case OPT_ROOT:
+			sel.root = optarg;
+			break;
+		case 'i':
+			from = optarg;
+			break;
+		case '0':
+			nul = 1;
+			break;
+		case 'p':
+			packages = xrealloc(packages,
+					    (npackages + 1) * sizeof(*packages));
+			packages[npackages++] = optarg;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'q':
+			msg_quiet = 1;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return 0;
+		default:
+			if (optopt && strchr("ip", optopt))
+				return usage_error(usage, "option '-%c' needs a value",
+						   optopt);
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!argc && !from && !npackages)
+		return usage_error(usage, "nothing to clean");
+
+	for (i = 0; i < npackages; i++) {
+		size_t n, k;
+		char **files = package_sources(&sel, packages[i], &n);
+
+		if (!files) {
+			ret = 1;
+			continue;
+		}
+		if (clean_files(&o, files, n, &stats) < 0)
+			ret = 1;
+		for (k = 0; k < n; k++)
+			free(files[k]);
+		free(files);
+	}
+	if (from) {
+		char **paths = read_path_list(from, nul);
+
+		if (!paths)
+			ret = 1;
+		for (i = 0; paths && paths[i]; i++)
+			if (clean_arg(&o, &sel, paths[i], &stats) < 0)
+				ret = 1;
+		free_strings(paths);
+	}
+	for (i = 0; i < (size_t)argc; i++)
+		if (clean_arg(&o, &sel, argv[i], &stats) < 0)
+			ret = 1;
+
+	if (o.verbose)
+		printf("%zu removed, %zu directories removed, %zu failed\n",
+		       stats.removed, stats.dirs, stats.failed);
+	free(packages);
+	return ret;
+}

@@ -1,0 +1,199 @@
+/*
+ * cmd-compile.c: "pyprime compile": options, the sources to work on, and
+ * the summary.
+ */
+#include <getopt.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "compile.h"
+#include "pool.h"
+#include "sources.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: pyprime compile [-bfqv] [-O level]... [--invalidation-mode mode]\n"
+	"                       [-d dir] [--root dir] [-x regex]... [-i file [-0]]\n"
+	"                       [-p package]... [-j jobs] [--fsync] [path...]\n";
+
+static const char help[] =
+	"\n"
+	"Byte-compile Python sources (.py files, or trees of them) to .pyc files\n"
+	"that are byte for byte what py_compile writes.\n"
+	"\n"
+	"  -O, --optimize level      0, 1 or 2; repeat for several (default 0)\n"
+	"  -b, --legacy              write NAME.pyc beside the source\n"
+	"      --invalidation-mode mode\n"
+	"                            timestamp, checked-hash or unchecked-hash\n"
+	"  -d, --destdir dir         record file names under dir instead\n"
+	"      --root dir            paths are as installed under dir\n"
+	"  -x, --exclude regex       skip paths matching regex (repeatable)\n"
+	"  -i, --from file           read paths from file ('-': stdin)\n"
+	"  -0, --null                paths in that file are NUL-separated\n"
+	"  -p, --package package     the .py files an installed package lists\n"
+	"  -j, --jobs jobs           worker processes (default: CPUs)\n"
+	"  -f, --force               rewrite pycs that are fresh\n"
+	"      --fsync               make each pyc durable before success\n"
+	"  -q, --quiet               no warnings, no progress\n"
+	"  -v, --verbose             print a summary; twice, each pyc written\n"
+	"  -h, --help                show this help\n";
+
+enum { OPT_MODE = 256, OPT_ROOT, OPT_FSYNC };
+
+static const struct option longopts[] = {
+	{ "optimize", required_argument, NULL, 'O' },
+	{ "legacy", no_argument, NULL, 'b' },
+	{ "invalidation-mode", required_argument, NULL, OPT_MODE },
+	{ "destdir", required_argument, NULL, 'd' },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "exclude", required_argument, NULL, 'x' },
+	{ "from", required_argument, NULL, 'i' },
+	{ "null", no_argument, NULL, '0' },
+	{ "package", required_argument, NULL, 'p' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_compile(int argc, char **argv)
+{
+	struct compile_opts o;
+	struct compile_stats stats = { 0, 0, 0 };
+	struct select sel = { NULL, NULL, NULL, 0 };
+	struct source_list list = { NULL, 0, 0 };
+	const char **packages = NULL, *from = NULL;
+	size_t npackages = 0, i;
+	unsigned long v;
+	int c, nul = 0, mode = -1, errors = 0, ret;
+	const char *sde;
+
+	memset(&o, 0, sizeof(o));
+	o.jobs = pool_cpus();
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "O:bd:x:i:0p:j:fqvh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'O':
+			if (parse_uint(optarg, PYC_MAX_LEVEL, &v) < 0)
+				return usage_error(usage, "invalid optimisation level '%s'",
+						   optarg);
+			o.levels |= 1u << v;
+			break;
+		case 'b':
+			o.legacy = 1;
+			break;
+		case OPT_MODE:
+			mode = pyc_mode_parse(optarg);
+			if (mode < 0)
+				return usage_error(usage, "invalid invalidation mode '%s'",
+						   optarg);
+			break;
+		case 'd':
+			sel.destdir = optarg;
+			break;
+		case OPT_ROOT:
+			sel.root = optarg;
+			break;
+		case 'x': {
+			int err;
+
+			sel.exclude = xrealloc(sel.exclude,
+					       (sel.nexclude + 1) * sizeof(*sel.exclude));
+			err = regcomp(&sel.exclude[sel.nexclude], optarg,
+				      REG_EXTENDED | REG_NOSUB);
+			if (err) {
+				char msg[256];
+
+				regerror(err, &sel.exclude[sel.nexclude], msg,
+					 sizeof(msg));
+				return usage_error(usage, "invalid regex '%s': %s",
+						   optarg, msg);
+			}
+			sel.nexclude++;
+			break;
+		}
+		case 'i':
+			from = optarg;
+			break;
+		case '0':
+			nul = 1;
+			break;
+		case 'p':
+			packages = xrealloc(packages,
+					    (npackages + 1) * sizeof(*packages));
+			packages[npackages++] = optarg;
+			break;
+		case 'j':
+			if (parse_uint(optarg, 1024, &v) < 0)
+				return usage_error(usage, "invalid number of jobs '%s'",
+						   optarg);
+			o.jobs = v ? (unsigned)v : pool_cpus();
+			break;
+		case 'f':
+			o.force = 1;
+			break;
+		case OPT_FSYNC:
+			o.fsync = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return 0;
+		default:
+			if (optopt && strchr("Odxipj", optopt))
+				return usage_error(usage, "option '-%c' needs a value",
+						   optopt);
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!argc && !from && !npackages)
+		return usage_error(usage, "nothing to compile");
+	if (!o.levels)
+		o.levels = 1;
+	if (o.legacy && (o.levels & (o.levels - 1)))
+		return usage_error(usage, "--legacy takes one optimisation level");
+	/* As py_compile: reproducible builds want hash-based pycs. */
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (mode < 0)
+		mode = sde && *sde ? PYC_CHECKED_HASH : PYC_TIMESTAMP;
+	o.mode = (enum pyc_mode)mode;
+	msg_quiet = o.quiet;
+
+	for (i = 0; i < npackages; i++)
+		errors += sources_add_package(&list, &sel, packages[i]);
+	if (from)
+		errors += sources_add_from(&list, &sel, from, nul);
+	for (i = 0; i < (size_t)argc; i++)
+		errors += sources_add(&list, &sel, argv[i]);
+	sources_dedup(&list);
+
+	ret = compile_run(&o, &list, &stats);
+	stats.failed += (size_t)errors;
+	if (o.verbose)
+		printf("%zu compiled, %zu fresh, %zu failed\n", stats.compiled,
+		       stats.fresh, stats.failed);
+
+	source_list_release(&list);
+	for (i = 0; i < sel.nexclude; i++)
+		regfree(&sel.exclude[i]);
+	free(sel.exclude);
+	free(packages);
+	return ret || errors ? 1 : 0;
+}

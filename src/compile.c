@@ -1,0 +1,418 @@
+/*
+ * compile.c: the compile engine.  The parent checks freshness (a stat and a
+ * 16-byte read per pyc, no interpreter), then the stale sources are
+ * compiled largest first on forked workers that share the one interpreter
+ * started before the fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "compile.h"
+#include "pool.h"
+#include "progress.h"
+#include "pyrt.h"
+#include "pysrc.h"
+#include "util.h"
+
+#define JOB_FAILED 0x100	/* status bit; the low bits are levels written */
+
+struct job {
+	const struct source *src;
+	unsigned stale;		/* levels to write */
+	int status;
+	int done;
+	char *msg;
+	size_t msglen;
+};
+
+struct run {
+	const struct compile_opts *o;
+	struct compile_stats *stats;
+	struct job *jobs;
+	size_t njobs, ndone, printed;
+};
+
+/* The directory of PATH ("." for a bare name).  Returns a new string. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xasprintf("%.*s", (int)(slash - path), path);
+}
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Where the pycs of PATH go: the source directory or its __pycache__. */
+static char *target_dir(const char *path, int legacy)
+{
+	char *dir = dir_of(path), *t;
+
+	if (legacy)
+		return dir;
+	t = join_path(dir, "__pycache__");
+	free(dir);
+	return t;
+}
+
+/*
+ * Open the directory the pycs of PATH go to.  With CREATE, make a missing
+ * __pycache__ and report every problem, including a __pycache__ that is a
+ * symlink or not a directory (-1); without, just say what is there (*fd is
+ * -1 if nothing usable is).
+ */
+static int open_target(const char *path, int legacy, int create, int *fd)
+{
+	char *dir = dir_of(path), *pc = NULL;
+	struct stat st;
+	int dfd, made = 0, ret = -1, err;
+
+	*fd = -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (create)
+			error_errno("cannot open directory '%s'", dir);
+		goto out;
+	}
+	if (legacy) {
+		*fd = dfd;
+		ret = 0;
+		goto out;
+	}
+	pc = join_path(dir, "__pycache__");
+	for (;;) {
+		*fd = openat(dfd, "__pycache__",
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*fd >= 0 || errno != ENOENT || !create || made)
+			break;
+		if (mkdirat(dfd, "__pycache__", 0777) < 0 && errno != EEXIST) {
+			error_errno("cannot create directory '%s'", pc);
+			goto close;
+		}
+		made = 1;
+	}
+	err = errno;
+	if (*fd >= 0 || !create)
+		ret = 0;
+	else if (fstatat(dfd, "__pycache__", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 S_ISLNK(st.st_mode))
+		error("refusing to write through symlink '%s'", pc);
+	else if (err == ENOTDIR)
+		error("cannot use '%s': not a directory", pc);
+	else
+		error("cannot open directory '%s': %s", pc, strerror(err));
+close:
+	close(dfd);
+out:
+	free(pc);
+	free(dir);
+	return ret;
+}
+
+/* Compile one source at the levels it needs; returns levels written, with
+ * JOB_FAILED if something went wrong. */
+static int compile_one(const struct compile_opts *o, const struct job *job)
+{
+	const struct source *s = job->src;
+	struct buf src = BUF_INIT, out[PYC_MAX_LEVEL + 1];
+	struct pyrt_unit unit;
+	unsigned char header[PYC_HEADER_SIZE];
+	struct stat st;
+	char *tdir = NULL;
+	int fd, tfd = -1, level, same01 = -1, wrote = 0, began = 0;
+	unsigned traits = PYRT_DOCSTRINGS;
+	const struct buf *have[PYC_MAX_LEVEL + 1] = { NULL };
+	long line, col;
+
+	memset(out, 0, sizeof(out));
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		error_errno("cannot open '%s'", s->path);
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		error_errno("cannot stat '%s'", s->path);
+		close(fd);
+		goto fail;
+	}
+	buf_grow(&src, (size_t)st.st_size + 1);
+	if (read_fd(fd, &src) < 0) {
+		error_errno("cannot read '%s'", s->path);
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (!src.data)
+		buf_add(&src, "", 0);
+	if (pysrc_find_nul(src.data, src.len, &line, &col)) {
+		report("%s:%ld:%ld: SyntaxError: source code cannot contain null bytes",
+		       s->path, line, col);
+		goto fail;
+	}
+	if (open_target(s->path, o->legacy, 1, &tfd) < 0)
+		goto fail;
+	tdir = target_dir(s->path, o->legacy);
+
+	unit.path = s->path;
+	unit.recorded = s->recorded;
+	unit.source = src.data;
+	unit.len = src.len;
+	unit.quiet = o->quiet;
+	if (pyrt_begin(&unit) < 0)
+		goto fail;
+	began = 1;
+	pyc_header(header, o->mode, &st, src.data, src.len);
+
+	for (level = 0; level <= PYC_MAX_LEVEL; level++) {
+		const struct buf *b;
+		char *name;
+		int r;
+
+		if (!(job->stale & (1u << level)))
+			continue;
+		/*
+		 * Without assert and __debug__, -O changes nothing; without
+		 * docstrings, -OO changes nothing more: reuse what an earlier
+		 * level produced rather than compile the same thing again.
+		 */
+		if (same01 < 0 && have[0])
+			same01 = !pysrc_uses_debug(src.data, src.len);
+		b = NULL;
+		if (level == 1 && have[0] && same01)
+			b = have[0];
+		else if (level == 2 && !(traits & PYRT_DOCSTRINGS))
+			b = have[1] ? have[1] : (have[0] && same01 ? have[0] : NULL);
+		if (!b) {
+			/* Docstrings matter only if level 2 comes after this. */
+			int later2 = level < 2 && (job->stale & 4);
+
+			buf_add(&out[level], header, sizeof(header));
+			if (pyrt_compile(level, &out[level],
+					 later2 ? &traits : NULL) < 0)
+				goto fail;
+			b = &out[level];
+		}
+		have[level] = b;
+		name = pyc_name(base_of(s->path), level, o->legacy);
+		r = atomic_write(tfd, tdir, name, b->data, b->len,
+				 (st.st_mode | 0200) & 0666,
+				 o->fsync ? ATOMIC_FSYNC : 0);
+		free(name);
+		if (r < 0)
+			goto fail;
+		wrote |= 1 << level;
+	}
+	goto out;
+fail:
+	wrote |= JOB_FAILED;
+out:
+	if (began)
+		pyrt_end();
+	if (tfd >= 0)
+		close(tfd);
+	free(tdir);
+	for (level = 0; level <= PYC_MAX_LEVEL; level++)
+		buf_release(&out[level]);
+	buf_release(&src);
+	return wrote;
+}
+
+static void job_start(void *ctx)
+{
+	(void)ctx;
+	atomic_catch_signals();
+}
+
+static int job_run(void *ctx, size_t j)
+{
+	struct run *r = ctx;
+
+	return compile_one(r->o, &r->jobs[j]);
+}
+
+static void job_lost(void *ctx, size_t j, pid_t pid, int wstatus)
+{
+	struct run *r = ctx;
+	const struct source *s = r->jobs[j].src;
+	int fd;
+
+	if (WIFSIGNALED(wstatus))
+		error("cannot compile '%s': worker %ld killed by signal %d (%s)",
+		      s->path, (long)pid, WTERMSIG(wstatus),
+		      strsignal(WTERMSIG(wstatus)));
+	else
+		error("cannot compile '%s': worker %ld exited with status %d",
+		      s->path, (long)pid, WEXITSTATUS(wstatus));
+	/* It can't remove its temporary file any more: do it for it. */
+	if (open_target(s->path, r->o->legacy, 0, &fd) == 0 && fd >= 0) {
+		atomic_forget(fd, pid);
+		close(fd);
+	}
+}
+
+/* Print what the jobs finished so far in walk order have to say. */
+static void flush_messages(struct run *r)
+{
+	while (r->printed < r->njobs && r->jobs[r->printed].done) {
+		struct job *job = &r->jobs[r->printed++];
+		int level;
+
+		if (job->msglen) {
+			progress_clear();
+			write_full(STDERR_FILENO, job->msg, job->msglen);
+		}
+		free(job->msg);
+		job->msg = NULL;
+		if (r->o->verbose < 2 || job->status < 0)
+			continue;
+		for (level = 0; level <= PYC_MAX_LEVEL; level++)
+			if (job->status & (1 << level)) {
+				char *dir = target_dir(job->src->path, r->o->legacy);
+				char *name = pyc_name(base_of(job->src->path), level,
+						      r->o->legacy);
+
+				progress_clear();
+				printf("%s/%s\n", dir, name);
+				free(dir);
+				free(name);
+			}
+	}
+	fflush(stdout);
+}
+
+static void job_done(void *ctx, size_t j, int status, const char *msg,
+		     size_t len)
+{
+	struct run *r = ctx;
+	struct job *job = &r->jobs[j];
+
+	job->status = status;
+	job->done = 1;
+	if (len) {
+		job->msg = xmalloc(len);
+		memcpy(job->msg, msg, len);
+		job->msglen = len;
+	}
+	if (status < 0 || (status & JOB_FAILED))
+		r->stats->failed++;
+	else
+		r->stats->compiled++;
+	r->ndone++;
+	flush_messages(r);
+	progress_update(r->ndone);
+}
+
+static const struct job *sort_jobs;
+
+/* Largest first, so that no worker is left with a big file at the end. */
+static int cmp_size(const void *a, const void *b)
+{
+	const struct job *x = &sort_jobs[*(const size_t *)a];
+	const struct job *y = &sort_jobs[*(const size_t *)b];
+	off_t wx = x->src->st.st_size * __builtin_popcount(x->stale);
+	off_t wy = y->src->st.st_size * __builtin_popcount(y->stale);
+
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Which of LIST's sources need compiling; fills R's jobs. */
+static void find_stale(struct run *r, const struct source_list *list)
+{
+	const struct compile_opts *o = r->o;
+	char *curdir = NULL;
+	int tfd = -1;
+	size_t i;
+
+	r->jobs = xcalloc(list->n, sizeof(*r->jobs));
+	for (i = 0; i < list->n; i++) {
+		const struct source *s = &list->v[i];
+		char *dir = dir_of(s->path);
+		unsigned stale = 0;
+		int level;
+
+		if (!curdir || strcmp(dir, curdir) != 0) {
+			if (tfd >= 0)
+				close(tfd);
+			free(curdir);
+			curdir = dir;
+			open_target(s->path, o->legacy, 0, &tfd);
+			/* Leftovers of a run that was killed. */
+			if (tfd >= 0)
+				atomic_sweep(tfd);
+		} else {
+			free(dir);
+		}
+		for (level = 0; level <= PYC_MAX_LEVEL; level++) {
+			char *name;
+
+			if (!(o->levels & (1u << level)))
+				continue;
+			name = pyc_name(base_of(s->path), level, o->legacy);
+			if (o->force || tfd < 0 ||
+			    !pyc_is_fresh(tfd, name, o->mode, s->path, &s->st))
+				stale |= 1u << level;
+			free(name);
+		}
+		if (!stale) {
+			r->stats->fresh++;
+			continue;
+		}
+		r->jobs[r->njobs].src = s;
+		r->jobs[r->njobs++].stale = stale;
+	}
+	if (tfd >= 0)
+		close(tfd);
+	free(curdir);
+}
+
+int compile_run(const struct compile_opts *o, const struct source_list *list,
+		struct compile_stats *stats)
+{
+	static const struct pool_ops ops = {
+		job_start, job_run, job_done, job_lost,
+	};
+	struct run r = { o, stats, NULL, 0, 0, 0 };
+	size_t *order, i, failed = stats->failed;
+
+	find_stale(&r, list);
+	if (!r.njobs) {
+		free(r.jobs);
+		return 0;
+	}
+	if (pyrt_init() < 0) {
+		stats->failed += r.njobs;
+		free(r.jobs);
+		return 1;
+	}
+	order = xmalloc(r.njobs * sizeof(*order));
+	for (i = 0; i < r.njobs; i++)
+		order[i] = i;
+	sort_jobs = r.jobs;
+	qsort(order, r.njobs, sizeof(*order), cmp_size);
+
+	progress_start("compiling", r.njobs, !o->quiet);
+	pool_run(&ops, &r, order, r.njobs, o->jobs);
+	progress_end();
+
+	free(order);
+	free(r.jobs);
+	return stats->failed > failed;
+}

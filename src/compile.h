@@ -1,0 +1,37 @@
+/*
+ * compile.h: the compile engine: decide which pycs are stale, compile them
+ * on a pool of workers, write them atomically.
+ */
+#ifndef COMPILE_H
+#define COMPILE_H
+
+#include <stddef.h>
+
+#include "pyc.h"
+#include "sources.h"
+
+struct compile_opts {
+	unsigned levels;	/* bit N set: write optimisation level N */
+	enum pyc_mode mode;
+	int legacy;		/* NAME.pyc beside the source (sourceless) */
+	int force;		/* rewrite fresh pycs too */
+	int fsync;		/* make each pyc durable before success */
+	int quiet;		/* no compiler warnings, no progress */
+	int verbose;		/* 1: summary; 2: also each pyc written */
+	unsigned jobs;		/* worker processes */
+};
+
+struct compile_stats {
+	size_t compiled;	/* sources with at least one pyc written */
+	size_t fresh;		/* sources whose pycs were all fresh */
+	size_t failed;		/* sources that could not be compiled */
+};
+
+/*
+ * Compile the sources of LIST as O says, adding to STATS.  Returns 0 if
+ * every source is compiled or fresh, 1 if some failed (each reported).
+ */
+int compile_run(const struct compile_opts *o, const struct source_list *list,
+		struct compile_stats *stats);
+
+#endif

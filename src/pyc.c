@@ -1,0 +1,212 @@
+/*
+ * pyc.c: .pyc headers (magic, flags, mtime and size or source hash), cache
+ * file names, and deciding whether an existing pyc is fresh.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyc.h"
+#include "pyrt.h"
+#include "util.h"
+
+static const char *const mode_names[] = {
+	[PYC_TIMESTAMP] = "timestamp",
+	[PYC_CHECKED_HASH] = "checked-hash",
+	[PYC_UNCHECKED_HASH] = "unchecked-hash",
+};
+
+int pyc_mode_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *pyc_mode_name(enum pyc_mode mode)
+{
+	return mode_names[mode];
+}
+
+void pyc_magic(unsigned char magic[4])
+{
+	unsigned m = pyrt_magic();
+
+	magic[0] = m & 0xff;
+	magic[1] = (m >> 8) & 0xff;
+	magic[2] = '\r';
+	magic[3] = '\n';
+}
+
+char *pyc_name(const char *srcname, int level, int legacy)
+{
+	const char *dot = strrchr(srcname, '.');
+	struct buf b = BUF_INIT;
+
+	if (legacy)
+		return xasprintf("%sc", srcname);
+	if (!dot)
+		dot = srcname + strlen(srcname);
+	/* importlib.util.cache_from_source(): a bare ".py" keeps "py". */
+	if (dot == srcname)
+		buf_adds(&b, dot + 1);
+	else
+		buf_add(&b, srcname, (size_t)(dot - srcname));
+	buf_addf(&b, ".%s", pyrt_cache_tag());
+	if (level)
+		buf_addf(&b, ".opt-%d", level);
+	buf_adds(&b, ".pyc");
+	return b.data;
+}
+
+uint32_t pyc_mtime_field(const struct timespec *ts)
+{
+	/* The same expression posixmodule.c uses for st_mtime. */
+	double mtime = (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
+
+	if (mtime >= 9.2e18 || mtime <= -9.2e18)
+		return 0;
+	return (uint32_t)(int64_t)mtime;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+} while (0)
+
+uint64_t pyc_source_hash(const void *src, size_t len)
+{
+	const unsigned char *p = src;
+	unsigned char magic[4];
+	uint64_t k0, k1 = 0, v0, v1, v2, v3, m, b;
+	size_t i, rest;
+
+	pyc_magic(magic);
+	k0 = get_le32(magic);
+	v0 = k0 ^ 0x736f6d6570736575ULL;
+	v1 = k1 ^ 0x646f72616e646f6dULL;
+	v2 = k0 ^ 0x6c7967656e657261ULL;
+	v3 = k1 ^ 0x7465646279746573ULL;
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = get_le64(p + i);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	b = (uint64_t)len << 56;
+	for (rest = 0; rest < len - i; rest++)
+		b |= (uint64_t)p[i + rest] << (8 * rest);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint32_t mode_flags(enum pyc_mode mode)
+{
+	switch (mode) {
+	case PYC_CHECKED_HASH:
+		return 3;
+	case PYC_UNCHECKED_HASH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void pyc_header(unsigned char header[PYC_HEADER_SIZE], enum pyc_mode mode,
+		const struct stat *st, const void *src, size_t len)
+{
+	pyc_magic(header);
+	put_le32(header + 4, mode_flags(mode));
+	if (mode == PYC_TIMESTAMP) {
+		put_le32(header + 8, pyc_mtime_field(&st->st_mtim));
+		put_le32(header + 12, (uint32_t)st->st_size);
+	} else {
+		uint64_t h = pyc_source_hash(src, len);
+
+		put_le32(header + 8, (uint32_t)h);
+		put_le32(header + 12, (uint32_t)(h >> 32));
+	}
+}
+
+/* Hash the current contents of SRCPATH; 0 on success. */
+static int hash_file(const char *srcpath, uint64_t *hash)
+{
+	struct buf b = BUF_INIT;
+	int fd, ret = -1;
+
+	fd = open(srcpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read_fd(fd, &b) == 0) {
+		*hash = pyc_source_hash(b.data, b.len);
+		ret = 0;
+	}
+	close(fd);
+	buf_release(&b);
+	return ret;
+}
+
+int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
+		 const char *srcpath, const struct stat *st)
+{
+	unsigned char h[PYC_HEADER_SIZE], expect[PYC_HEADER_SIZE];
+	struct stat pst;
+	uint64_t hash;
+	int fd, ok;
+
+	if (dirfd < 0)
+		return 0;
+	/* O_NONBLOCK: a FIFO named like a pyc must not hang the check. */
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, &pst) == 0 && S_ISREG(pst.st_mode) &&
+	     pst.st_size > PYC_HEADER_SIZE &&
+	     read_full(fd, h, sizeof(h)) == (ssize_t)sizeof(h);
+	close(fd);
+	if (!ok)
+		return 0;
+	pyc_magic(expect);
+	put_le32(expect + 4, mode_flags(mode));
+	if (memcmp(h, expect, 8) != 0)
+		return 0;
+	if (mode == PYC_TIMESTAMP)
+		return get_le32(h + 8) == pyc_mtime_field(&st->st_mtim) &&
+		       get_le32(h + 12) == (uint32_t)st->st_size;
+	if (hash_file(srcpath, &hash) < 0)
+		return 0;
+	return get_le64(h + 8) == hash;
+}

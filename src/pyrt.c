@@ -1,0 +1,351 @@
+/*
+ * pyrt.c: the embedded, isolated libpython: start-up, compiling a source
+ * to a marshalled code object exactly as py_compile does, and compiler
+ * diagnostics.  It never runs the code it compiles.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <marshal.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include "pyrt.h"
+
+/*
+ * importlib's MAGIC_NUMBER per minor version, so that an up-to-date tree
+ * can be checked without starting the interpreter.  pyrt_init() checks the
+ * entry against the running interpreter.
+ */
+static const struct {
+	int minor;
+	unsigned magic;
+} magics[] = {
+	{ 9, 3425 }, { 10, 3439 }, { 11, 3495 }, { 12, 3531 }, { 13, 3571 },
+};
+
+static int started;
+static const struct pyrt_unit *unit;
+static PyObject *unit_filename;		/* new reference while a unit is open */
+static struct buf unit_warnings;	/* "line\tcategory\tmessage\n" seen */
+
+unsigned pyrt_magic(void)
+{
+	static unsigned magic;
+	size_t i;
+
+	if (magic)
+		return magic;
+	for (i = 0; i < ARRAY_SIZE(magics); i++)
+		if (magics[i].minor == PY_MINOR_VERSION && PY_MAJOR_VERSION == 3)
+			return magic = magics[i].magic;
+	if (pyrt_init() < 0)
+		die("cannot determine the .pyc magic number");
+	return magic = (unsigned)(PyImport_GetMagicNumber() & 0xffff);
+}
+
+const char *pyrt_cache_tag(void)
+{
+	static char tag[32];
+
+	if (!tag[0])
+		snprintf(tag, sizeof(tag), "cpython-%d%d", PY_MAJOR_VERSION,
+			 PY_MINOR_VERSION);
+	return tag;
+}
+
+const char *pyrt_version(void)
+{
+	static char version[32];
+	const char *v = Py_GetVersion();
+
+	if (!version[0])
+		snprintf(version, sizeof(version), "%.*s",
+			 (int)strcspn(v, " "), v);
+	return version;
+}
+
+int pyrt_started(void)
+{
+	return started;
+}
+
+/*
+ * warnings.showwarning replacement: collect each compiler warning once per
+ * unit, in the compiler's own "path:line: Category: message" form.
+ */
+static PyObject *show_warning(PyObject *self, PyObject *const *args,
+			      Py_ssize_t nargs)
+{
+	PyObject *text = NULL, *name = NULL;	/* new */
+	long lineno;
+	struct buf key = BUF_INIT;
+	const char *t, *n;
+
+	(void)self;
+	if (nargs < 4 || !unit)
+		Py_RETURN_NONE;
+	lineno = PyLong_AsLong(args[3]);
+	if (lineno == -1 && PyErr_Occurred())
+		PyErr_Clear();
+	text = PyObject_Str(args[0]);
+	name = PyObject_GetAttrString(args[1], "__name__");
+	if (!text || !name)
+		goto out;
+	t = PyUnicode_AsUTF8(text);
+	n = PyUnicode_AsUTF8(name);
+	if (!t || !n)
+		goto out;
+	buf_addf(&key, "%ld\t%s\t%s\n", lineno, n, t);
+	if (unit_warnings.len && memmem(unit_warnings.data, unit_warnings.len,
+					key.data, key.len))
+		goto out;
+	buf_add(&unit_warnings, key.data, key.len);
+	if (!unit->quiet)
+		report("%s:%ld: %s: %s", unit->path, lineno, n, t);
+out:
+	PyErr_Clear();
+	buf_release(&key);
+	Py_XDECREF(text);
+	Py_XDECREF(name);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef show_warning_def = {
+	"showwarning", (PyCFunction)(void (*)(void))show_warning,
+	METH_FASTCALL, NULL
+};
+
+/* Route every warning, always, to show_warning(). */
+static int setup_warnings(void)
+{
+	PyObject *mod = NULL, *fn = NULL, *res = NULL;	/* new */
+	int ret = -1;
+
+	mod = PyImport_ImportModule("warnings");
+	if (!mod)
+		goto out;
+	res = PyObject_CallMethod(mod, "simplefilter", "s", "always");
+	if (!res)
+		goto out;
+	fn = PyCFunction_New(&show_warning_def, NULL);
+	if (!fn || PyObject_SetAttrString(mod, "showwarning", fn) < 0)
+		goto out;
+	ret = 0;
+out:
+	Py_XDECREF(res);
+	Py_XDECREF(fn);
+	Py_XDECREF(mod);
+	return ret;
+}
+
+int pyrt_init(void)
+{
+	PyPreConfig preconfig;
+	PyConfig config;
+	PyStatus status;
+
+	if (started)
+		return 0;
+	PyPreConfig_InitIsolatedConfig(&preconfig);
+	preconfig.utf8_mode = 1;
+	status = Py_PreInitialize(&preconfig);
+	if (PyStatus_Exception(status))
+		goto error;
+
+	PyConfig_InitIsolatedConfig(&config);
+	config.site_import = 0;
+	config.write_bytecode = 0;
+	config.install_signal_handlers = 0;
+	config.use_hash_seed = 1;
+	config.hash_seed = 0;
+	config.optimization_level = 0;
+	config.parse_argv = 0;
+	status = PyConfig_SetBytesString(&config, &config.program_name,
+					 progname);
+	if (PyStatus_Exception(status)) {
+		PyConfig_Clear(&config);
+		goto error;
+	}
+	status = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(status))
+		goto error;
+	started = 1;
+
+	if ((PyImport_GetMagicNumber() & 0xffff) != pyrt_magic())
+		die("internal error: the interpreter's magic number %ld is not %u",
+		    PyImport_GetMagicNumber() & 0xffff, pyrt_magic());
+	if (setup_warnings() < 0) {
+		PyErr_Print();
+		return error("cannot set up the embedded interpreter");
+	}
+	return 0;
+
+error:
+	return error("cannot start the embedded interpreter: %s%s%s",
+		     status.func ? status.func : "",
+		     status.func ? ": " : "",
+		     status.err_msg ? status.err_msg : "unknown error");
+}
+
+pid_t pyrt_fork(void)
+{
+	pid_t pid;
+
+	if (!started)
+		return fork();
+	PyOS_BeforeFork();
+	pid = fork();
+	if (pid == 0)
+		PyOS_AfterFork_Child();
+	else
+		PyOS_AfterFork_Parent();
+	return pid;
+}
+
+int pyrt_begin(const struct pyrt_unit *u)
+{
+	unit = u;
+	buf_reset(&unit_warnings);
+	/* As Python decodes file names: UTF-8 with surrogateescape. */
+	unit_filename = PyUnicode_DecodeFSDefault(u->recorded);
+	if (!unit_filename) {
+		PyErr_Clear();
+		unit = NULL;
+		return error("cannot decode file name '%s'", u->recorded);
+	}
+	return 0;
+}
+
+void pyrt_end(void)
+{
+	Py_CLEAR(unit_filename);
+	unit = NULL;
+}
+
+/* Report the pending exception in the compiler's format. */
+static void report_exception(void)
+{
+	PyObject *type, *value, *tb;			/* new */
+	PyObject *msg = NULL, *lineno = NULL, *offset = NULL;	/* new */
+	const char *name, *text = NULL;
+	long line = 0, col = 0;
+
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	name = type ? ((PyTypeObject *)type)->tp_name : "Error";
+	if (value && PyErr_GivenExceptionMatches(type, PyExc_SyntaxError)) {
+		msg = PyObject_GetAttrString(value, "msg");
+		lineno = PyObject_GetAttrString(value, "lineno");
+		offset = PyObject_GetAttrString(value, "offset");
+		PyErr_Clear();
+		if (lineno && PyLong_Check(lineno))
+			line = PyLong_AsLong(lineno);
+		if (offset && PyLong_Check(offset))
+			col = PyLong_AsLong(offset);
+	}
+	if (!msg || msg == Py_None) {
+		Py_XDECREF(msg);
+		msg = value ? PyObject_Str(value) : NULL;
+	} else if (!PyUnicode_Check(msg)) {
+		PyObject *s = PyObject_Str(msg);	/* new */
+
+		Py_DECREF(msg);
+		msg = s;
+	}
+	if (msg)
+		text = PyUnicode_AsUTF8(msg);
+	PyErr_Clear();
+	if (!text)
+		text = "(no message)";
+	if (line > 0 && col > 0)
+		report("%s:%ld:%ld: %s: %s", unit->path, line, col, name, text);
+	else if (line > 0)
+		report("%s:%ld: %s: %s", unit->path, line, name, text);
+	else
+		report("%s: %s: %s", unit->path, name, text);
+	Py_XDECREF(msg);
+	Py_XDECREF(lineno);
+	Py_XDECREF(offset);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+}
+
+/*
+ * Whether some code object under CODE may hold a docstring: a function's
+ * first constant that is a string, or a module or class body that stores
+ * __doc__.  Errs on the side of yes.
+ */
+static int may_have_docstrings(PyObject *code)
+{
+	PyObject *consts = NULL, *names = NULL;	/* new */
+	Py_ssize_t i, n;
+	int ret = 1;
+
+	consts = PyObject_GetAttrString(code, "co_consts");
+	names = PyObject_GetAttrString(code, "co_names");
+	if (!consts || !names || !PyTuple_Check(consts) || !PyTuple_Check(names))
+		goto out;
+	n = PyTuple_GET_SIZE(names);
+	for (i = 0; i < n; i++) {
+		PyObject *s = PyTuple_GET_ITEM(names, i);	/* borrowed */
+
+		if (PyUnicode_Check(s) &&
+		    PyUnicode_CompareWithASCIIString(s, "__doc__") == 0)
+			goto out;
+	}
+	n = PyTuple_GET_SIZE(consts);
+	if (n > 0 && PyUnicode_Check(PyTuple_GET_ITEM(consts, 0)))
+		goto out;
+	for (i = 0; i < n; i++) {
+		PyObject *c = PyTuple_GET_ITEM(consts, i);	/* borrowed */
+
+		if (PyCode_Check(c) && may_have_docstrings(c))
+			goto out;
+	}
+	ret = 0;
+out:
+	PyErr_Clear();
+	Py_XDECREF(consts);
+	Py_XDECREF(names);
+	return ret;
+}
+
+int pyrt_compile(int optimize, struct buf *out, unsigned *traits)
+{
+	PyCompilerFlags flags = _PyCompilerFlags_INIT;
+	PyObject *code = NULL, *data = NULL;	/* new */
+	int ret = -1;
+
+	/* What compile(source_bytes, path, "exec", dont_inherit=True) does. */
+	flags.cf_flags = PyCF_SOURCE_IS_UTF8;
+	flags.cf_feature_version = PY_MINOR_VERSION;
+	code = Py_CompileStringObject(unit->source, unit_filename, Py_file_input,
+				      &flags, optimize);
+	if (!code) {
+		report_exception();
+		goto out;
+	}
+	/*
+	 * marshal sets FLAG_REF on objects with more than one reference; in
+	 * py_compile the caller's variables hold the code object and the file
+	 * name, so hold them here too (unit_filename does the latter).
+	 */
+	Py_INCREF(code);
+	data = PyMarshal_WriteObjectToString(code, Py_MARSHAL_VERSION);
+	Py_DECREF(code);
+	if (!data) {
+		report_exception();
+		goto out;
+	}
+	buf_add(out, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data));
+	if (traits)
+		*traits = may_have_docstrings(code) ? PYRT_DOCSTRINGS : 0;
+	ret = 0;
+out:
+	Py_XDECREF(data);
+	Py_XDECREF(code);
+	return ret;
+}

@@ -1,0 +1,55 @@
+/*
+ * pyrt.h: the embedded interpreter.  pyrt.c is the only file that includes
+ * Python.h; everything else sees plain C types.
+ */
+#ifndef PYRT_H
+#define PYRT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* Bits of pyrt_compile()'s *traits. */
+#define PYRT_DOCSTRINGS 1	/* some code object may carry a docstring */
+
+/* One source file being compiled, set up by pyrt_begin(). */
+struct pyrt_unit {
+	const char *path;	/* the file as shown in messages */
+	const char *recorded;	/* the name stored in the code objects */
+	const char *source;	/* the bytes, NUL-terminated */
+	size_t len;
+	int quiet;		/* hide compiler warnings */
+};
+
+/*
+ * Start the isolated interpreter: no site, no environment, no bytecode
+ * writing, UTF-8 file names, a fixed hash seed.  Idempotent.  Returns 0, or
+ * -1 after reporting why it could not start.
+ */
+int pyrt_init(void);
+int pyrt_started(void);
+
+/* The .pyc magic number (the 16-bit part) and cache tag ("cpython-311")
+ * of the linked interpreter, known without starting it. */
+unsigned pyrt_magic(void);
+const char *pyrt_cache_tag(void);
+/* The interpreter's version string ("3.11.2"). */
+const char *pyrt_version(void);
+
+/* fork(2) that keeps a started interpreter consistent in both processes. */
+pid_t pyrt_fork(void);
+
+/*
+ * pyrt_begin() makes U the current unit (U must outlive pyrt_end());
+ * pyrt_compile() compiles it at OPTIMIZE (0, 1 or 2) and appends the
+ * marshalled code object to OUT, byte for byte what py_compile writes.
+ * TRAITS, when not NULL, receives PYRT_* bits about the code.  Returns 0, or
+ * -1 after reporting the error as "path:line:col: Type: message".  Compiler
+ * warnings are reported once per unit as "path:line: Category: message".
+ */
+int pyrt_begin(const struct pyrt_unit *u);
+int pyrt_compile(int optimize, struct buf *out, unsigned *traits);
+void pyrt_end(void);
+
+#endif

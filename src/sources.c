@@ -1,0 +1,364 @@
+/*
+ * sources.c: collecting source files: the sorted recursive walk (as
+ * compileall does it), path lists (-i) and package file lists (-p).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpkg.h"
+#include "sources.h"
+#include "util.h"
+
+char *select_real_path(const struct select *sel, const char *path)
+{
+	size_t n;
+
+	if (!sel->root)
+		return xstrdup(path);
+	n = strlen(sel->root);
+	while (n > 1 && sel->root[n - 1] == '/')
+		n--;
+	if (path[0] == '/')
+		return xasprintf("%.*s%s", (int)n, sel->root, path);
+	return xasprintf("%.*s/%s", (int)n, sel->root, path);
+}
+
+static int excluded(const struct select *sel, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sel->nexclude; i++)
+		if (regexec(&sel->exclude[i], path, 0, NULL, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static void add(struct source_list *list, char *path, char *recorded,
+		const struct stat *st)
+{
+	struct source *s;
+
+	if (list->n == list->alloc) {
+		list->alloc = list->alloc ? list->alloc * 2 : 256;
+		list->v = xrealloc(list->v, list->alloc * sizeof(*list->v));
+	}
+	s = &list->v[list->n++];
+	s->path = path;
+	s->recorded = recorded;
+	s->st = *st;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names in directory FD, but "." and ".."; NULL on error. */
+static char **read_names(int fd, size_t *count)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	int dfd = dup(fd);
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return NULL;
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			names = xrealloc(names, alloc * sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+	*count = n;
+	return names ? names : xcalloc(1, sizeof(*names));
+}
+
+/*
+ * Walk directory FD, which is PATH on this system, LOGICAL as installed,
+ * and whose files are recorded under RECORDED.
+ */
+static int walk(struct source_list *list, const struct select *sel, int fd,
+		const char *path, const char *logical, const char *recorded)
+{
+	char **names;
+	size_t i, n = 0;
+	int errors = 0;
+
+	names = read_names(fd, &n);
+	if (!names)
+		return -error_errno("cannot read directory '%s'", path);
+	for (i = 0; i < n; i++) {
+		const char *name = names[i];
+		char *lpath;
+		struct stat st;
+		int sub;
+
+		if (!strcmp(name, "__pycache__"))
+			continue;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			char *p = join_path(path, name);
+
+			errors -= error_errno("cannot stat '%s'", p);
+			free(p);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *p, *r;
+
+			sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
+				     O_NOFOLLOW | O_CLOEXEC);
+			p = join_path(path, name);
+			if (sub < 0) {
+				errors -= error_errno("cannot open directory '%s'", p);
+				free(p);
+				continue;
+			}
+			lpath = join_path(logical, name);
+			r = join_path(recorded, name);
+			errors += walk(list, sel, sub, p, lpath, r);
+			close(sub);
+			free(p);
+			free(lpath);
+			free(r);
+			continue;
+		}
+		if (!has_suffix(name, ".py"))
+			continue;
+		/* A symlinked file is compiled (as compileall does); a
+		 * symlinked directory is not followed. */
+		if (S_ISLNK(st.st_mode) && fstatat(fd, name, &st, 0) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode))
+			continue;
+		lpath = join_path(logical, name);
+		if (excluded(sel, lpath)) {
+			free(lpath);
+			continue;
+		}
+		free(lpath);
+		add(list, join_path(path, name), join_path(recorded, name), &st);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return errors;
+}
+
+int sources_add(struct source_list *list, const struct select *sel,
+		const char *arg)
+{
+	char *path = select_real_path(sel, arg);
+	struct stat st;
+	int fd, errors = 0;
+
+	if (stat(path, &st) < 0) {
+		errors -= error_errno("cannot access '%s'", path);
+	} else if (S_ISDIR(st.st_mode)) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			errors -= error_errno("cannot open directory '%s'", path);
+		} else {
+			errors += walk(list, sel, fd, path, arg,
+				       sel->destdir ? sel->destdir : arg);
+			close(fd);
+		}
+	} else if (!S_ISREG(st.st_mode) || !has_suffix(path, ".py")) {
+		errors -= error("'%s' is not a .py file or a directory", path);
+	} else if (!excluded(sel, arg)) {
+		const char *base = strrchr(arg, '/');
+		char *recorded;
+
+		base = base ? base + 1 : arg;
+		recorded = sel->destdir ? join_path(sel->destdir, base)
+					: xstrdup(arg);
+		add(list, path, recorded, &st);
+		return 0;
+	}
+	free(path);
+	return errors;
+}
+
+char **read_path_list(const char *file, int nul)
+{
+	struct buf b = BUF_INIT;
+	char **v = NULL, *p, *end;
+	size_t n = 0, alloc = 0;
+	int fd = 0;
+	char sep = nul ? '\0' : '\n';
+
+	if (strcmp(file, "-") != 0) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			error_errno("cannot open '%s'", file);
+			return NULL;
+		}
+	}
+	if (read_fd(fd, &b) < 0) {
+		error_errno("cannot read '%s'", file);
+		if (fd)
+			close(fd);
+		buf_release(&b);
+		return NULL;
+	}
+	if (fd)
+		close(fd);
+	p = b.data;
+	end = b.data + b.len;
+	while (p && p < end) {
+		char *e = memchr(p, sep, (size_t)(end - p));
+		size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
+
+		if (!nul && len && p[len - 1] == '\r')
+			len--;
+		if (len) {
+			if (n + 1 >= alloc) {
+				alloc = alloc ? alloc * 2 : 64;
+				v = xrealloc(v, alloc * sizeof(*v));
+			}
+			v[n] = xmalloc(len + 1);
+			memcpy(v[n], p, len);
+			v[n++][len] = '\0';
+		}
+		p = e ? e + 1 : end;
+	}
+	buf_release(&b);
+	if (!v)
+		v = xcalloc(1, sizeof(*v));
+	v[n] = NULL;
+	return v;
+}
+
+void free_strings(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int sources_add_from(struct source_list *list, const struct select *sel,
+		     const char *file, int nul)
+{
+	char **paths = read_path_list(file, nul);
+	int errors = 0;
+	size_t i;
+
+	if (!paths)
+		return 1;
+	for (i = 0; paths[i]; i++)
+		errors += sources_add(list, sel, paths[i]);
+	free_strings(paths);
+	return errors;
+}
+
+int sources_add_package(struct source_list *list, const struct select *sel,
+			const char *pkg)
+{
+	struct buf files = BUF_INIT;
+	char *line, *next;
+	int errors = 0;
+
+	if (dpkg_list_files(sel->root, pkg, &files) < 0)
+		return 1;
+	for (line = files.data; line && *line; line = next) {
+		char *path;
+		struct stat st;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (line[0] != '/' || !has_suffix(line, ".py") ||
+		    excluded(sel, line))
+			continue;
+		path = select_real_path(sel, line);
+		if (stat(path, &st) < 0) {
+			if (errno == ENOENT)
+				warning("'%s' of package '%s' does not exist, skipped",
+					path, pkg);
+			else
+				errors -= error_errno("cannot access '%s'", path);
+			free(path);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		add(list, path,
+		    sel->destdir ? join_path(sel->destdir, strrchr(line, '/') + 1)
+				 : xstrdup(line), &st);
+	}
+	buf_release(&files);
+	return errors;
+}
+
+static const struct source_list *sort_list;
+
+static int cmp_index(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_list->v[i].path, sort_list->v[j].path);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+void sources_dedup(struct source_list *list)
+{
+	size_t *idx, i, n = 0;
+	char *drop;
+
+	if (list->n < 2)
+		return;
+	idx = xmalloc(list->n * sizeof(*idx));
+	drop = xcalloc(list->n, 1);
+	for (i = 0; i < list->n; i++)
+		idx[i] = i;
+	sort_list = list;
+	qsort(idx, list->n, sizeof(*idx), cmp_index);
+	for (i = 1; i < list->n; i++)
+		if (!strcmp(list->v[idx[i]].path, list->v[idx[i - 1]].path))
+			drop[idx[i]] = 1;
+	for (i = 0; i < list->n; i++) {
+		if (drop[i]) {
+			free(list->v[i].path);
+			free(list->v[i].recorded);
+			continue;
+		}
+		list->v[n++] = list->v[i];
+	}
+	list->n = n;
+	free(idx);
+	free(drop);
+}
+
+void source_list_release(struct source_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		free(list->v[i].path);
+		free(list->v[i].recorded);
+	}
+	free(list->v);
+	list->v = NULL;
+	list->n = list->alloc = 0;
+}

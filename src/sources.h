@@ -1,0 +1,68 @@
+/*
+ * sources.h: finding the .py files to work on: trees walked in sorted order,
+ * lists of paths, and the files of installed packages.
+ */
+#ifndef SOURCES_H
+#define SOURCES_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct source {
+	char *path;		/* where the file is (open this, show this) */
+	char *recorded;		/* the name stored in its code objects */
+	struct stat st;
+};
+
+struct source_list {
+	struct source *v;
+	size_t n, alloc;
+};
+
+/* How paths given by the user become sources. */
+struct select {
+	const char *root;	/* --root: paths are as installed under ROOT */
+	const char *destdir;	/* -d: record names under DESTDIR instead */
+	regex_t *exclude;	/* -x: skip paths (as installed) that match */
+	size_t nexclude;
+};
+
+/*
+ * Where the installed path PATH is on this system: under --root if given.
+ * Returns a new string.
+ */
+char *select_real_path(const struct select *sel, const char *path);
+
+/*
+ * Add the .py file ARG, or the .py files of the tree ARG (sorted walk,
+ * __pycache__ skipped, directory symlinks not followed), to LIST.  Returns
+ * the number of errors reported.
+ */
+int sources_add(struct source_list *list, const struct select *sel,
+		const char *arg);
+
+/* Add every path of FILE ("-": stdin), one a line or NUL-separated. */
+int sources_add_from(struct source_list *list, const struct select *sel,
+		     const char *file, int nul);
+
+/*
+ * Add the .py files package PKG lists; one that no longer exists (dpkg's
+ * path-exclude) is skipped with a warning.
+ */
+int sources_add_package(struct source_list *list, const struct select *sel,
+			const char *pkg);
+
+/* Drop later duplicates of the same path, keeping the order. */
+void sources_dedup(struct source_list *list);
+
+void source_list_release(struct source_list *list);
+
+/*
+ * Split a path list read from FILE ("-" for stdin) into a NULL-terminated
+ * array of strings (free with free_strings()); NULL after reporting an error.
+ */
+char **read_path_list(const char *file, int nul);
+void free_strings(char **v);
+
+#endif

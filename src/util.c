@@ -1,0 +1,335 @@
+/*
+ * util.c: diagnostics in the "pyprime: message" style, checked allocation,
+ * byte buffers and full reads and writes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *progname = "pyprime";
+int msg_quiet;
+static struct buf *capture;
+
+void buf_grow(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need < b->len)
+		die("out of memory");
+	if (need <= b->cap)
+		return;
+	if (b->cap * 2 > need)
+		need = b->cap * 2;
+	b->data = xrealloc(b->data, need);
+	b->cap = need;
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		die("cannot format message");
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void msg_capture(struct buf *b)
+{
+	capture = b;
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap, int err)
+{
+	struct buf line = BUF_INIT;
+
+	buf_adds(&line, prefix);
+	buf_vaddf(&line, fmt, ap);
+	if (err)
+		buf_addf(&line, ": %s", strerror(err));
+	buf_add(&line, "\n", 1);
+	if (capture)
+		buf_add(capture, line.data, line.len);
+	else
+		write_full(STDERR_FILENO, line.data, line.len);
+	buf_release(&line);
+}
+
+static void vprefixed(const char *kind, const char *fmt, va_list ap, int err)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "%s: %s", progname, kind);
+	vmessage(prefix, fmt, ap, err);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	capture = NULL;
+	va_start(ap, fmt);
+	vprefixed("", fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
+
+void die_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	capture = NULL;
+	va_start(ap, fmt);
+	vprefixed("", fmt, ap, err);
+	va_end(ap);
+	exit(1);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprefixed("", fmt, ap, 0);
+	va_end(ap);
+	return -1;
+}
+
+int error_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprefixed("", fmt, ap, err);
+	va_end(ap);
+	errno = err;
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg_quiet)
+		return;
+	va_start(ap, fmt);
+	vprefixed("warning: ", fmt, ap, 0);
+	va_end(ap);
+}
+
+void warning_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	if (msg_quiet)
+		return;
+	va_start(ap, fmt);
+	vprefixed("warning: ", fmt, ap, err);
+	va_end(ap);
+	errno = err;
+}
+
+void report(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("", fmt, ap, 0);
+	va_end(ap);
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprefixed("", fmt, ap, 0);
+	va_end(ap);
+	write_full(STDERR_FILENO, usage, strlen(usage));
+	return 2;
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (!b.data)
+		return xstrdup("");
+	return b.data;
+}
+
+char *join_path(const char *base, const char *name)
+{
+	size_t n = strlen(base);
+
+	if (n == 0 || base[n - 1] == '/')
+		return xasprintf("%s%s", base, name);
+	return xasprintf("%s/%s", base, name);
+}
+
+ssize_t read_full(int fd, void *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)p + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int write_full(int fd, const void *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)p + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int read_fd(int fd, struct buf *b)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (b->cap - b->len < 2)
+			buf_grow(b, 65536);
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

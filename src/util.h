@@ -1,0 +1,77 @@
+/*
+ * util.h: error reporting, allocation, byte buffers and small I/O helpers
+ * shared by every module.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const char *progname;
+
+/* A growable byte buffer; always NUL-terminated when len > 0. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap) PRINTF(2, 0);
+void buf_reset(struct buf *b);
+void buf_release(struct buf *b);
+
+/*
+ * Diagnostics go to stderr as "pyprime: message", or into the capture
+ * buffer while one is set (workers send their messages to the parent,
+ * which prints them in order).  error*() return -1.
+ */
+void die(const char *fmt, ...) NORETURN PRINTF(1, 2);
+void die_errno(const char *fmt, ...) NORETURN PRINTF(1, 2);
+int error(const char *fmt, ...) PRINTF(1, 2);
+int error_errno(const char *fmt, ...) PRINTF(1, 2);
+void warning(const char *fmt, ...) PRINTF(1, 2);
+void warning_errno(const char *fmt, ...) PRINTF(1, 2);
+/* A message without the program name prefix (compiler diagnostics). */
+void report(const char *fmt, ...) PRINTF(1, 2);
+void msg_capture(struct buf *b);
+/* Report a usage error and print USAGE to stderr; returns 2. */
+int usage_error(const char *usage, const char *fmt, ...) PRINTF(2, 3);
+/* With quiet set, warning() prints nothing. */
+extern int msg_quiet;
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+
+/*
+ * join_path: BASE and NAME joined with one '/', as os.path.join does for a
+ * relative NAME (no separator added when BASE is empty or ends in '/').
+ * Returns a new string.
+ */
+char *join_path(const char *base, const char *name);
+
+/* Read or write exactly LEN bytes, retrying on EINTR and short counts.
+ * read_full returns the number read (less only at end of file) or -1. */
+ssize_t read_full(int fd, void *p, size_t len);
+int write_full(int fd, const void *p, size_t len);
+
+/* Read a whole file (or stream) into B; -1 with errno set on error. */
+int read_fd(int fd, struct buf *b);
+
+int has_suffix(const char *s, const char *suffix);
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+#endif
