@@ -1,7 +1,8 @@
 /*
- * atomic.c: write-to-temporary-and-rename, with the temporary file named
- * after the writer's pid so that a later run can tell a dead writer's
- * leftovers from a live writer's file.
+ * atomic.c: write-to-temporary-and-rename.  The temporary file is named
+ * after the writer's pid (one write at a time per process) and locked while
+ * it is written, so that a later run can tell a dead writer's leftovers
+ * from a live writer's file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,33 +30,42 @@ void atomic_temp_name(char *out, size_t size, pid_t pid)
 	snprintf(out, size, TEMP_PREFIX "%ld" TEMP_SUFFIX, (long)pid);
 }
 
-/* The pid in a temporary file's name, or 0 if NAME is not one. */
-static pid_t temp_pid(const char *name)
+/* Whether NAME is named like one of our temporary files. */
+static int temp_like(const char *name)
 {
 	const char *p;
-	long pid = 0;
 
 	if (strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
 		return 0;
 	p = name + strlen(TEMP_PREFIX);
 	if (*p < '1' || *p > '9')
 		return 0;
-	while (*p >= '0' && *p <= '9' && pid < 100000000)
-		pid = pid * 10 + (*p++ - '0');
-	return strcmp(p, TEMP_SUFFIX) == 0 ? (pid_t)pid : 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return strcmp(p, TEMP_SUFFIX) == 0;
 }
 
-int atomic_is_stale(const char *name)
+/*
+ * A writer holds an exclusive flock(2) on its temporary file for as long as
+ * it lives, so a lock we can take means the writer is gone, whatever became
+ * of its pid (reused, a zombie, another pid namespace).
+ */
+int atomic_stale(int dirfd, const char *name, int remove)
 {
-	pid_t pid = temp_pid(name);
+	int fd, stale = 0;
 
-	if (!pid)
+	if (!temp_like(name))
 		return 0;
-	/* Our own pid: this process is not writing it, so it is a leftover
-	 * of an earlier process that had the same pid. */
-	if (pid == getpid())
-		return 1;
-	return kill(pid, 0) < 0 && errno == ESRCH;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		stale = 1;
+		if (remove && unlinkat(dirfd, name, 0) < 0)
+			stale = 0;
+	}
+	close(fd);
+	return stale;
 }
 
 int atomic_sweep(int dirfd)
@@ -72,8 +83,7 @@ int atomic_sweep(int dirfd)
 		return 0;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] == '.' && atomic_is_stale(de->d_name) &&
-		    unlinkat(dirfd, de->d_name, 0) == 0)
+		if (de->d_name[0] == '.' && atomic_stale(dirfd, de->d_name, 1))
 			removed++;
 	closedir(d);
 	return removed;
@@ -131,6 +141,7 @@ static int check_target(int dirfd, const char *dirpath, const char *name)
 int atomic_write(int dirfd, const char *dirpath, const char *name,
 		 const void *data, size_t len, mode_t mode, unsigned flags)
 {
+	struct stat st;
 	int fd = -1, ret = -1, retried = 0, err;
 
 	if (check_target(dirfd, dirpath, name) < 0)
@@ -142,13 +153,20 @@ again:
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		/* A leftover of a dead process that had our pid. */
-		if (errno == EEXIST && !retried++ &&
-		    unlinkat(dirfd, temp_name, 0) == 0)
+		if (errno == EEXIST && retried++ < 3 &&
+		    atomic_stale(dirfd, temp_name, 1))
 			goto again;
 		err = errno;
 		temp_dirfd = -1;
 		errno = err;
 		return error_errno("cannot create a file in '%s'", dirpath);
+	}
+	/* Held until we are done; see atomic_stale(). */
+	if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0 &&
+	    retried++ < 3) {
+		/* A sweeper took it for a leftover before we locked it. */
+		close(fd);
+		goto again;
 	}
 	if (write_full(fd, data, len) < 0) {
 		error_errno("cannot write '%s/%s'", dirpath, name);

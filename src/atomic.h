@@ -24,8 +24,11 @@ int atomic_write(int dirfd, const char *dirpath, const char *name,
 /* The temporary file name process PID uses in any directory. */
 void atomic_temp_name(char *out, size_t size, pid_t pid);
 
-/* Whether NAME is a temporary file of a pyprime process that is gone. */
-int atomic_is_stale(const char *name);
+/*
+ * Whether NAME in DIRFD is a temporary file of a pyprime process that is
+ * gone; with REMOVE, remove it too (and say so only if that worked).
+ */
+int atomic_stale(int dirfd, const char *name, int remove);
 
 /* Remove DIRFD's temporary files left by pyprime processes that are gone;
  * returns how many were removed. */

@@ -216,9 +216,8 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 
 		if (v[i].type != DT_REG)
 			continue;
-		if (name[0] == '.' && atomic_is_stale(name)) {
-			if (o->dry_run || unlinkat(pc, name, 0) == 0)
-				left--;
+		if (name[0] == '.' && atomic_stale(pc, name, !o->dry_run)) {
+			left--;
 			continue;
 		}
 		len = pyc_base(name, &tag, &taglen);

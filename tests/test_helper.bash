@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Shared by every tests/*.bats: which pyprime to test, the reference Python,
+# and small helpers.  PYPRIME may point at an installed binary (autopkgtest).
+
+PYPRIME="${PYPRIME:-$BATS_TEST_DIRNAME/../src/pyprime}"
+PYTHON=/usr/bin/python3
+PYREF="$BATS_TEST_DIRNAME/pyref.py"
+TAG=cpython-311
+export PYPRIME PYTHON PYREF TAG
+
+bats_require_minimum_version 1.5.0
+
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+pyprime() {
+	"$PYPRIME" "$@"
+}
+
+# A copy of the standard library's sources (no tests, no pycs) in DIR.
+stdlib_copy() {
+	local dir=$1
+	mkdir -p "$dir"
+	(cd /usr/lib/python3.11 &&
+		find . \( -name test -o -name __pycache__ -o -name site-packages \
+			-o -name dist-packages -o -name lib-dynload \
+			-o -name 'config-3*' \) -prune -o -name '*.py' -print0 |
+		tar --null -T - -cf -) | tar -C "$dir" -xf -
+}
+
+# Write py_compile's pyc for SRC to CFILE: LEVEL MODE [DFILE].
+ref_pyc() {
+	"$PYTHON" "$PYREF" one "$@"
+}
+
+# The pycache path of source SRC at LEVEL.
+cache_of() {
+	local src=$1 level=${2:-0} dir base opt=
+	dir=$(dirname -- "$src")
+	base=$(basename -- "$src" .py)
+	[ "$level" = 0 ] || opt=".opt-$level"
+	printf '%s/__pycache__/%s.%s%s.pyc\n' "$dir" "$base" "$TAG" "$opt"
+}
+
+# Whether we may mount filesystems here (tests of read-only and full disks).
+can_mount() {
+	[ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null
+}
+
+# The temporary files pyprime writes, left anywhere under DIR.
+leftover_temps() {
+	find "$1" -name '.pyprime-*.tmp'
+}
