@@ -58,8 +58,15 @@ src/.flavour-$(BUILD_FLAVOUR):
 	rm -f src/*.o src/.flavour-*
 	touch $@
 
+# A sanitized run aborts at the first report.
+ifeq ($(SANITIZE),1)
+CHECK_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+endif
+
 check: src/pyprime
-	$(BATS) tests
+	$(CHECK_ENV) $(BATS) tests
 
 install: src/pyprime
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

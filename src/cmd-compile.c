@@ -62,20 +62,53 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int cmd_compile(int argc, char **argv)
-{
+/* What the command line asks for. */
+struct args {
 	struct compile_opts o;
-	struct compile_stats stats = { 0, 0, 0 };
-	struct select sel = { NULL, NULL, NULL, 0 };
-	struct source_list list = { NULL, 0, 0 };
-	const char **packages = NULL, *from = NULL;
-	size_t npackages = 0, i;
-	unsigned long v;
-	int c, nul = 0, mode = -1, errors = 0, ret;
-	const char *sde;
+	struct select sel;
+	const char **packages;
+	size_t npackages;
+	const char *from;
+	int nul;
+	char **paths;
+	size_t npaths;
+};
 
-	memset(&o, 0, sizeof(o));
-	o.jobs = pool_cpus();
+static void args_release(struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->sel.nexclude; i++)
+		regfree(&a->sel.exclude[i]);
+	free(a->sel.exclude);
+	free(a->packages);
+}
+
+static int add_exclude(struct select *sel, const char *regex)
+{
+	char msg[256];
+	int err;
+
+	sel->exclude = xrealloc(sel->exclude,
+				(sel->nexclude + 1) * sizeof(*sel->exclude));
+	err = regcomp(&sel->exclude[sel->nexclude], regex,
+		      REG_EXTENDED | REG_NOSUB);
+	if (err) {
+		regerror(err, &sel->exclude[sel->nexclude], msg, sizeof(msg));
+		return usage_error(usage, "invalid regex '%s': %s", regex, msg);
+	}
+	sel->nexclude++;
+	return 0;
+}
+
+/* Parse the options into A; 0, 1 for --help (done), or 2 (reported). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	const char *sde;
+	unsigned long v;
+	int c, mode = -1;
+
+	a->o.jobs = pool_cpus();
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "O:bd:x:i:0p:j:fqvh", longopts,
@@ -85,10 +118,10 @@ int cmd_compile(int argc, char **argv)
 			if (parse_uint(optarg, PYC_MAX_LEVEL, &v) < 0)
 				return usage_error(usage, "invalid optimisation level '%s'",
 						   optarg);
-			o.levels |= 1u << v;
+			a->o.levels |= 1u << v;
 			break;
 		case 'b':
-			o.legacy = 1;
+			a->o.legacy = 1;
 			break;
 		case OPT_MODE:
 			mode = pyc_mode_parse(optarg);
@@ -97,62 +130,48 @@ int cmd_compile(int argc, char **argv)
 						   optarg);
 			break;
 		case 'd':
-			sel.destdir = optarg;
+			a->sel.destdir = optarg;
 			break;
 		case OPT_ROOT:
-			sel.root = optarg;
+			a->sel.root = optarg;
 			break;
-		case 'x': {
-			int err;
-
-			sel.exclude = xrealloc(sel.exclude,
-					       (sel.nexclude + 1) * sizeof(*sel.exclude));
-			err = regcomp(&sel.exclude[sel.nexclude], optarg,
-				      REG_EXTENDED | REG_NOSUB);
-			if (err) {
-				char msg[256];
-
-				regerror(err, &sel.exclude[sel.nexclude], msg,
-					 sizeof(msg));
-				return usage_error(usage, "invalid regex '%s': %s",
-						   optarg, msg);
-			}
-			sel.nexclude++;
+		case 'x':
+			if (add_exclude(&a->sel, optarg))
+				return 2;
 			break;
-		}
 		case 'i':
-			from = optarg;
+			a->from = optarg;
 			break;
 		case '0':
-			nul = 1;
+			a->nul = 1;
 			break;
 		case 'p':
-			packages = xrealloc(packages,
-					    (npackages + 1) * sizeof(*packages));
-			packages[npackages++] = optarg;
+			a->packages = xrealloc(a->packages, (a->npackages + 1) *
+					       sizeof(*a->packages));
+			a->packages[a->npackages++] = optarg;
 			break;
 		case 'j':
 			if (parse_uint(optarg, 1024, &v) < 0)
 				return usage_error(usage, "invalid number of jobs '%s'",
 						   optarg);
-			o.jobs = v ? (unsigned)v : pool_cpus();
+			a->o.jobs = v ? (unsigned)v : pool_cpus();
 			break;
 		case 'f':
-			o.force = 1;
+			a->o.force = 1;
 			break;
 		case OPT_FSYNC:
-			o.fsync = 1;
+			a->o.fsync = 1;
 			break;
 		case 'q':
-			o.quiet = 1;
+			a->o.quiet = 1;
 			break;
 		case 'v':
-			o.verbose++;
+			a->o.verbose++;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			fputs(help, stdout);
-			return 0;
+			return 1;
 		default:
 			if (optopt && strchr("Odxipj", optopt))
 				return usage_error(usage, "option '-%c' needs a value",
@@ -161,39 +180,53 @@ int cmd_compile(int argc, char **argv)
 					   argv[optind - 1]);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (!argc && !from && !npackages)
+	a->paths = argv + optind;
+	a->npaths = (size_t)(argc - optind);
+	if (!a->npaths && !a->from && !a->npackages)
 		return usage_error(usage, "nothing to compile");
-	if (!o.levels)
-		o.levels = 1;
-	if (o.legacy && (o.levels & (o.levels - 1)))
+	if (!a->o.levels)
+		a->o.levels = 1;
+	if (a->o.legacy && (a->o.levels & (a->o.levels - 1)))
 		return usage_error(usage, "--legacy takes one optimisation level");
 	/* As py_compile: reproducible builds want hash-based pycs. */
 	sde = getenv("SOURCE_DATE_EPOCH");
 	if (mode < 0)
 		mode = sde && *sde ? PYC_CHECKED_HASH : PYC_TIMESTAMP;
-	o.mode = (enum pyc_mode)mode;
-	msg_quiet = o.quiet;
+	a->o.mode = (enum pyc_mode)mode;
+	return 0;
+}
 
-	for (i = 0; i < npackages; i++)
-		errors += sources_add_package(&list, &sel, packages[i]);
-	if (from)
-		errors += sources_add_from(&list, &sel, from, nul);
-	for (i = 0; i < (size_t)argc; i++)
-		errors += sources_add(&list, &sel, argv[i]);
+int cmd_compile(int argc, char **argv)
+{
+	struct args a;
+	struct compile_stats stats = { 0, 0, 0 };
+	struct source_list list = { NULL, 0, 0 };
+	size_t i;
+	int errors = 0, ret;
+
+	memset(&a, 0, sizeof(a));
+	ret = parse_args(argc, argv, &a);
+	if (ret) {
+		args_release(&a);
+		return ret == 1 ? 0 : 2;
+	}
+	msg_quiet = a.o.quiet;
+
+	for (i = 0; i < a.npackages; i++)
+		errors += sources_add_package(&list, &a.sel, a.packages[i]);
+	if (a.from)
+		errors += sources_add_from(&list, &a.sel, a.from, a.nul);
+	for (i = 0; i < a.npaths; i++)
+		errors += sources_add(&list, &a.sel, a.paths[i]);
 	sources_dedup(&list);
 
-	ret = compile_run(&o, &list, &stats);
+	ret = compile_run(&a.o, &list, &stats) || errors ? 1 : 0;
 	stats.failed += (size_t)errors;
-	if (o.verbose)
+	if (a.o.verbose)
 		printf("%zu compiled, %zu fresh, %zu failed\n", stats.compiled,
 		       stats.fresh, stats.failed);
 
 	source_list_release(&list);
-	for (i = 0; i < sel.nexclude; i++)
-		regfree(&sel.exclude[i]);
-	free(sel.exclude);
-	free(packages);
-	return ret || errors ? 1 : 0;
+	args_release(&a);
+	return ret;
 }

@@ -22,7 +22,7 @@ static const struct {
 };
 
 static const char usage_line[] =
-	"usage: pyprime [--help] [--version] <command> [<args>]\n";
+	"usage: pyprime [--help] [--version] command [args]\n";
 
 static void usage(FILE *f)
 {
@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	fputs("\ncommands:\n", f);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n'pyprime <command> --help' describes a command.\n", f);
+	fputs("\n'pyprime command --help' describes a command.\n", f);
 }
 
 int main(int argc, char **argv)

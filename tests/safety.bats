@@ -249,11 +249,11 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 @test "--fsync syncs each pyc and its directory" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	cp -a "$BATS_TEST_DIRNAME/fixtures/sample-app/inventory" app
-	run strace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile --fsync app
+	run trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile --fsync app
 	assert_success
 	n=$(find app -name '*.py' | wc -l)
 	assert_equal "$(grep -c 'fsync(' trace)" $((2 * n))
 	rm -r app/__pycache__ app/util/__pycache__
-	run strace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile app
+	run trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile app
 	assert_equal "$(grep -c 'fsync(' trace)" 0
 }

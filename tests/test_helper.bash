@@ -52,3 +52,9 @@ can_mount() {
 leftover_temps() {
 	find "$1" -name '.pyprime-*.tmp'
 }
+
+# strace, with the leak checker of a sanitized build off: it can't work
+# under ptrace.
+trace() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
+}

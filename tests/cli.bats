@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# The command line: help and usage errors, the man page's SYNOPSIS, the
+# file selection options, the summary, the progress line.
+
+setup() {
+	load test_helper
+	MAN_PAGE="${MAN_PAGE:-$BATS_TEST_DIRNAME/../src/pyprime.1}"
+	cp -a "$BATS_TEST_DIRNAME/fixtures/sample-app" "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+}
+
+# Squeeze runs of blanks so that layouts compare.
+squeeze() {
+	tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
+}
+
+# The usage block of "pyprime ARGS --help", without "usage: ".
+usage_of() {
+	"$PYPRIME" "$@" --help | sed -n '1,/^$/p' | sed 's/^usage: //' | squeeze
+}
+
+@test "the man page's SYNOPSIS says what --help says" {
+	command -v man >/dev/null || skip "man is not installed"
+	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
+	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 3 ]
+	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
+	assert_equal "$(grep '^pyprime compile' <<<"$synopsis" | squeeze)" "$(usage_of compile)"
+	assert_equal "$(grep '^pyprime clean' <<<"$synopsis" | squeeze)" "$(usage_of clean)"
+}
+
+@test "the man page documents every option --help lists and every exit status" {
+	command -v man >/dev/null || skip "man is not installed"
+	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
+	for cmd in compile clean; do
+		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
+			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
+		done
+	done
+	grep -q '^EXIT STATUS' <<<"$page"
+	for status in 0 1 2 130; do
+		grep -q "^ *$status\b" <<<"$page" || fail "exit status $status is not documented"
+	done
+}
+
+@test "--help goes to stdout and exits 0" {
+	for args in --help "compile --help" "clean -h"; do
+		run --separate-stderr pyprime $args
+		assert_success
+		assert_line --index 0 --regexp '^usage: pyprime'
+		assert_equal "$stderr" ""
+	done
+	run pyprime --version
+	assert_success
+	assert_output --regexp '^pyprime [0-9.]+ \(Python 3\.11\.[0-9]+, cpython-311\)$'
+}
+
+@test "usage errors say why on one line, then the usage, and exit 2" {
+	for args in "" "frobnicate" "--bogus" "compile" "compile --bogus ." \
+		"compile -O 3 ." "compile -O" "compile -b -O0 -O2 ." \
+		"compile --invalidation-mode sometimes ." "compile -x ( ." \
+		"compile -j many ." "clean" "clean --nope ."; do
+		run --separate-stderr pyprime $args
+		assert_equal "$status" 2
+		assert_equal "$output" ""
+		if [ -n "$args" ]; then
+			[[ "${stderr%%$'\n'*}" =~ ^pyprime:\ [a-z\'-] ]] || fail "'$args': $stderr"
+		fi
+		grep -q '^usage: pyprime' <<<"$stderr"
+	done
+	[ -z "$(find . -name __pycache__)" ]
+}
+
+@test "a missing path fails that path and the rest is compiled" {
+	run --separate-stderr pyprime compile -v nowhere inventory/cli.py README.txt
+	assert_failure 1
+	assert_output "1 compiled, 0 fresh, 2 failed"
+	assert_equal "$stderr" "pyprime: cannot access 'nowhere': No such file or directory
+pyprime: cannot access 'README.txt': No such file or directory"
+	echo text >notes.txt
+	run --separate-stderr pyprime compile notes.txt
+	assert_failure 1
+	assert_equal "$stderr" "pyprime: 'notes.txt' is not a .py file or a directory"
+}
+
+@test "-vv lists each pyc written and the summary" {
+	run pyprime compile -vv -O0 -O2 inventory/util
+	assert_success
+	assert_output "inventory/util/__pycache__/__init__.$TAG.pyc
+inventory/util/__pycache__/__init__.$TAG.opt-2.pyc
+inventory/util/__pycache__/numbers.$TAG.pyc
+inventory/util/__pycache__/numbers.$TAG.opt-2.pyc
+inventory/util/__pycache__/text.$TAG.pyc
+inventory/util/__pycache__/text.$TAG.opt-2.pyc
+3 compiled, 0 fresh, 0 failed"
+}
+
+@test "-x excludes paths matching a regex, on the path as given" {
+	run pyprime compile -v -x '/util/' -x 'cli\.py$' .
+	assert_success
+	assert_output "5 compiled, 0 fresh, 0 failed"
+	[ ! -e inventory/util/__pycache__ ]
+	[ ! -e "$(cache_of inventory/cli.py)" ]
+}
+
+@test "-i reads paths one a line or NUL-separated, from a file or stdin" {
+	printf 'inventory/cli.py\ninventory/util\n' >list
+	run pyprime compile -v -i list
+	assert_output "4 compiled, 0 fresh, 0 failed"
+	rm -r inventory/__pycache__ inventory/util/__pycache__
+	printf 'inventory/model.py\0inventory/store.py\0' | pyprime compile -q -i - -0
+	[ -f "$(cache_of inventory/model.py)" ]
+	[ -f "$(cache_of inventory/store.py)" ]
+	[ ! -e "$(cache_of inventory/cli.py)" ]
+}
+
+@test "a file given twice is compiled once" {
+	run pyprime compile -v inventory/cli.py inventory inventory/cli.py
+	assert_output "9 compiled, 0 fresh, 0 failed"
+}
+
+@test "a progress line is shown on a terminal, and not with -q or into a pipe" {
+	command -v script >/dev/null || skip "script is not installed"
+	run script -qec "$PYPRIME compile -j1 ." /dev/null
+	assert_success
+	assert_output --partial "compiling: 9/9 (100%)"
+	rm -r inventory/__pycache__ inventory/util/__pycache__
+	run script -qec "$PYPRIME compile -q ." /dev/null
+	refute_output --partial "compiling:"
+	run --separate-stderr pyprime compile -f .
+	assert_equal "$stderr" ""
+}
+
+@test "-j1 compiles in one process, -j2 forks two workers" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	trace -f -e trace=clone,clone3,fork,vfork -o trace "$PYPRIME" compile -j1 .
+	assert_equal "$(grep -cE 'clone|fork' trace)" 0
+	trace -f -e trace=clone,clone3,fork,vfork -o trace "$PYPRIME" compile -f -j2 .
+	assert_equal "$(grep -cE '(clone|fork).* = [0-9]+$' trace)" 2
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# Packages: -p takes the .py files dpkg lists, --root works on a dpkg root
+# directory (DPKG_ROOT) and records installed paths, and a file dpkg's
+# path-exclude removed is a warning, never an error.
+
+setup_file() {
+	load test_helper
+	local pkg="$BATS_FILE_TMPDIR/pkg"
+	mkdir -p "$pkg/DEBIAN" "$pkg/usr/lib/python3/dist-packages/demo/sub" \
+		"$pkg/usr/share/demo-app"
+	cat >"$pkg/DEBIAN/control" <<-CONTROL
+	Package: pyprime-demo
+	Version: 1.0
+	Architecture: all
+	Maintainer: pyprime tests <tests@localhost>
+	Description: a package of Python modules for pyprime's tests
+	CONTROL
+	local d="$pkg/usr/lib/python3/dist-packages/demo"
+	printf '"""demo"""\n' >"$d/__init__.py"
+	printf 'def a():\n    assert True\n    return 1\n' >"$d/a.py"
+	printf 'B = 2\n' >"$d/b.py"
+	printf 'C = 3\n' >"$d/sub/c.py"
+	: >"$d/sub/__init__.py"
+	printf 'print("app")\n' >"$pkg/usr/share/demo-app/main.py"
+	dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+}
+
+setup() {
+	load test_helper
+	R="$BATS_TEST_TMPDIR/root"
+	mkdir -p "$R"/var/lib/dpkg/{info,updates,triggers} "$R/var/log"
+	touch "$R"/var/lib/dpkg/{status,available}
+	cd "$BATS_TEST_TMPDIR"
+}
+
+dpkg_root() {
+	dpkg --root="$R" --log="$R/var/log/dpkg.log" --force-script-chrootless \
+		--force-not-root "$@"
+}
+
+@test "-p with --root compiles a package's modules, recording installed paths" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	run pyprime compile -v -O0 -O1 --root "$R" -p pyprime-demo
+	assert_success
+	assert_output "6 compiled, 0 fresh, 0 failed"
+	while read -r f; do
+		for level in 0 1; do
+			ref_pyc "$R$f" ref.pyc "$level" timestamp "$f"
+			cmp "$(cache_of "$R$f" "$level")" ref.pyc
+		done
+	done < <(dpkg-query --root="$R" -L pyprime-demo | grep '\.py$')
+	# Nothing outside the package's directories.
+	[ "$(find "$R" -name '*.pyc' | wc -l)" -eq 12 ]
+	run pyprime compile -v --root "$R" -p pyprime-demo
+	assert_output "0 compiled, 6 fresh, 0 failed"
+}
+
+@test "a file dpkg's path-exclude removed is skipped with a warning" {
+	dpkg_root --path-exclude=/usr/lib/python3/dist-packages/demo/b.py \
+		-i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	[ ! -e "$R/usr/lib/python3/dist-packages/demo/b.py" ]
+	run --separate-stderr pyprime compile -v --root "$R" -p pyprime-demo
+	assert_success
+	assert_output "5 compiled, 0 fresh, 0 failed"
+	assert_equal "$stderr" "pyprime: warning: '$R/usr/lib/python3/dist-packages/demo/b.py' of package 'pyprime-demo' does not exist, skipped"
+	run --separate-stderr pyprime compile -q --root "$R" -p pyprime-demo
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "clean -p removes exactly what compile -p made" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	before=$(find "$R" | sort)
+	echo 'x = 1' >"$R/usr/lib/python3/dist-packages/other.py"
+	pyprime compile -q -O0 -O2 --root "$R" -p pyprime-demo
+	pyprime compile -q "$R/usr/lib/python3/dist-packages/other.py"
+	run pyprime clean -v --root "$R" -p pyprime-demo
+	assert_success
+	assert_line "12 removed, 3 directories removed, 0 failed"
+	# Another package's pyc in the shared directory stays.
+	[ -f "$(cache_of "$R/usr/lib/python3/dist-packages/other.py")" ]
+	rm -r "$R/usr/lib/python3/dist-packages/other.py" "$R/usr/lib/python3/dist-packages/__pycache__"
+	assert_equal "$(find "$R" | sort)" "$before"
+}
+
+@test "-x applies to a package's installed paths" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	run pyprime compile -v --root "$R" -p pyprime-demo -x '^/usr/share/'
+	assert_output "5 compiled, 0 fresh, 0 failed"
+	[ ! -e "$R/usr/share/demo-app/__pycache__" ]
+}
+
+@test "a package dpkg doesn't know is an error, the rest is still done" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	run --separate-stderr pyprime compile -v --root "$R" -p no-such-package -p pyprime-demo
+	assert_failure 1
+	assert_output "6 compiled, 0 fresh, 1 failed"
+	grep -q "^pyprime: cannot list the files of package 'no-such-package'$" <<<"$stderr"
+	run --separate-stderr pyprime clean --root "$R" -p no-such-package
+	assert_failure 1
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# A pyc is kept when it is fresh: magic, flags, mtime and size in timestamp
+# mode, the source hash in the hash-based modes.  An up-to-date tree costs
+# a stat and a 16-byte read per file and never starts the interpreter.
+
+setup() {
+	load test_helper
+	cp -a "$BATS_TEST_DIRNAME/fixtures/sample-app" "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+}
+
+# Inode and mtime of every pyc.
+snapshot() {
+	find . -name '*.pyc' -printf '%p %i %T@\n' | sort
+}
+
+@test "an up-to-date tree is left alone" {
+	run pyprime compile -v -O0 -O1 -O2 .
+	assert_success
+	assert_output "9 compiled, 0 fresh, 0 failed"
+	before=$(snapshot)
+	run pyprime compile -v -O0 -O1 -O2 .
+	assert_success
+	assert_output "0 compiled, 9 fresh, 0 failed"
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "an up-to-date tree costs a stat and a header read per pyc, no interpreter" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	pyprime compile -q -O0 -O2 .
+	run trace -f -e trace=%file,read -o trace "$PYPRIME" compile -O0 -O2 .
+	assert_success
+	! grep -q 'python3\.11/encodings' trace
+	! grep -q 'libpython.*\.py' trace
+	n=$(find . -name '*.pyc' | wc -l)
+	assert_equal "$(grep -c '^[0-9]* *read(.*, 16) = 16$' trace)" "$n"
+	! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
+}
+
+@test "a touched source is recompiled, and only that one" {
+	pyprime compile -q .
+	touch -d '+1 hour' inventory/model.py
+	run pyprime compile -vv .
+	assert_success
+	assert_output "./inventory/__pycache__/model.$TAG.pyc
+1 compiled, 8 fresh, 0 failed"
+}
+
+@test "a source whose size changed is recompiled even with the same mtime" {
+	pyprime compile -q .
+	stamp=$(stat -c %y inventory/model.py)
+	echo "# more" >>inventory/model.py
+	touch -d "$stamp" inventory/model.py
+	run pyprime compile -v .
+	assert_output "1 compiled, 8 fresh, 0 failed"
+	ref_pyc inventory/model.py ../ref.pyc 0 timestamp ./inventory/model.py
+	cmp "$(cache_of inventory/model.py)" ../ref.pyc
+}
+
+@test "in checked-hash mode a change of content alone is noticed" {
+	run pyprime compile -v --invalidation-mode checked-hash .
+	assert_output "9 compiled, 0 fresh, 0 failed"
+	stamp=$(stat -c %y inventory/store.py)
+	sed -i 's/FIELDS = /FIELDZ = /; s/in FIELDS/in FIELDZ/' inventory/store.py
+	touch -d "$stamp" inventory/store.py
+	# Same mtime and size: timestamp mode (as importlib) sees nothing ...
+	pyprime compile -q .
+	run pyprime compile -v .
+	assert_output "0 compiled, 9 fresh, 0 failed"
+	# ... the source hash does.
+	run pyprime compile -v --invalidation-mode checked-hash .
+	assert_output "9 compiled, 0 fresh, 0 failed"
+	run pyprime compile -v --invalidation-mode checked-hash .
+	assert_output "0 compiled, 9 fresh, 0 failed"
+	run pyprime compile -v --invalidation-mode unchecked-hash .
+	assert_output "9 compiled, 0 fresh, 0 failed"
+	run pyprime compile -v --invalidation-mode unchecked-hash .
+	assert_output "0 compiled, 9 fresh, 0 failed"
+}
+
+@test "a pyc with another magic, flags or a cut body is rewritten" {
+	pyprime compile -q .
+	f=$(cache_of inventory/cli.py)
+	printf '\x6f\x0d\x0d\x0a' | dd of="$f" conv=notrunc status=none
+	g=$(cache_of inventory/model.py)
+	printf '\x01' | dd of="$g" bs=1 seek=4 conv=notrunc status=none
+	h=$(cache_of inventory/store.py)
+	truncate -s 16 "$h"
+	run pyprime compile -v .
+	assert_output "3 compiled, 6 fresh, 0 failed"
+	for s in cli model store; do
+		ref_pyc inventory/$s.py ../ref.pyc 0 timestamp ./inventory/$s.py
+		cmp "$(cache_of inventory/$s.py)" ../ref.pyc
+	done
+}
+
+@test "-f rewrites fresh pycs" {
+	pyprime compile -q .
+	run pyprime compile -v -f .
+	assert_output "9 compiled, 0 fresh, 0 failed"
+}
+
+@test "SOURCE_DATE_EPOCH means checked-hash, as in py_compile" {
+	SOURCE_DATE_EPOCH=1700000000 pyprime compile -q .
+	f=$(cache_of inventory/cli.py)
+	assert_equal "$(od -An -tx1 -j4 -N4 "$f" | tr -d ' ')" 03000000
+	SOURCE_DATE_EPOCH=1700000000 ref_pyc inventory/cli.py ../ref.pyc 0 checked-hash ./inventory/cli.py
+	cmp "$f" ../ref.pyc
+	# An explicit mode wins.
+	SOURCE_DATE_EPOCH=1700000000 pyprime compile -q -f --invalidation-mode timestamp .
+	assert_equal "$(od -An -tx1 -j4 -N4 "$f" | tr -d ' ')" 00000000
+}
+
+@test "source mtimes past 2038, past 2^32 and before 1970 are stored as CPython stores them" {
+	mkdir t
+	i=0
+	for stamp in @2147483648 @4294967301.25 @5000000000.999999999 \
+		@-1.5 @1700000000.999999999 @0; do
+		i=$((i + 1))
+		echo "x = $i" >t/m$i.py
+		touch -d "$stamp" t/m$i.py
+	done
+	pyprime compile -q t
+	for f in t/m*.py; do
+		ref_pyc "$f" ../ref.pyc 0 timestamp "$f"
+		cmp "$(cache_of "$f")" ../ref.pyc
+	done
+	run pyprime compile -v t
+	assert_output "0 compiled, 6 fresh, 0 failed"
+}
