@@ -345,6 +345,7 @@ static void find_stale(struct run *r, const struct source_list *list)
 	for (i = 0; i < list->n; i++) {
 		const struct source *s = &list->v[i];
 		char *dir = dir_of(s->path);
+		struct pyc_source ps = { s->path, &s->st, 0, 0 };
 		unsigned stale = 0;
 		int level;
 
@@ -367,7 +368,7 @@ static void find_stale(struct run *r, const struct source_list *list)
 				continue;
 			name = pyc_name(base_of(s->path), level, o->legacy);
 			if (o->force || tfd < 0 ||
-			    !pyc_is_fresh(tfd, name, o->mode, s->path, &s->st))
+			    !pyc_is_fresh(tfd, name, o->mode, &ps))
 				stale |= 1u << level;
 			free(name);
 		}

@@ -179,11 +179,10 @@ static int hash_file(const char *srcpath, uint64_t *hash)
 }
 
 int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
-		 const char *srcpath, const struct stat *st)
+		 struct pyc_source *src)
 {
 	unsigned char h[PYC_HEADER_SIZE], expect[PYC_HEADER_SIZE];
 	struct stat pst;
-	uint64_t hash;
 	int fd, ok;
 
 	if (dirfd < 0)
@@ -204,9 +203,9 @@ int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
 	if (memcmp(h, expect, 8) != 0)
 		return 0;
 	if (mode == PYC_TIMESTAMP)
-		return get_le32(h + 8) == pyc_mtime_field(&st->st_mtim) &&
-		       get_le32(h + 12) == (uint32_t)st->st_size;
-	if (hash_file(srcpath, &hash) < 0)
-		return 0;
-	return get_le64(h + 8) == hash;
+		return get_le32(h + 8) == pyc_mtime_field(&src->st->st_mtim) &&
+		       get_le32(h + 12) == (uint32_t)src->st->st_size;
+	if (!src->hashed)
+		src->hashed = hash_file(src->path, &src->hash) == 0 ? 1 : -1;
+	return src->hashed > 0 && get_le64(h + 8) == src->hash;
 }

@@ -46,13 +46,21 @@ uint64_t pyc_source_hash(const void *src, size_t len);
 void pyc_header(unsigned char header[PYC_HEADER_SIZE], enum pyc_mode mode,
 		const struct stat *st, const void *src, size_t len);
 
+/* A source as the freshness check sees it; its hash is read lazily. */
+struct pyc_source {
+	const char *path;
+	const struct stat *st;
+	int hashed;		/* 1: hash is set, -1: could not be read */
+	uint64_t hash;
+};
+
 /*
- * Whether the pyc NAME in directory DIRFD (-1: it does not exist) is fresh
- * for the source SRCPATH with stat ST in MODE: a regular file whose magic,
- * flags and mtime and size (timestamp) or source hash (hash-based) match.
- * Returns 1 fresh, 0 stale or missing.
+ * Whether the pyc NAME in directory DIRFD (-1: there is none) is fresh for
+ * SRC in MODE: a regular file whose magic, flags and mtime and size
+ * (timestamp) or source hash (hash-based) match.  Returns 1 fresh, 0 stale
+ * or missing.
  */
 int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
-		 const char *srcpath, const struct stat *st);
+		 struct pyc_source *src);
 
 #endif

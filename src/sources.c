@@ -99,8 +99,10 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 	int errors = 0;
 
 	names = read_names(fd, &n);
-	if (!names)
-		return -error_errno("cannot read directory '%s'", path);
+	if (!names) {
+		error_errno("cannot read directory '%s'", path);
+		return 1;
+	}
 	for (i = 0; i < n; i++) {
 		const char *name = names[i];
 		char *lpath;
@@ -112,7 +114,8 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			char *p = join_path(path, name);
 
-			errors -= error_errno("cannot stat '%s'", p);
+			error_errno("cannot stat '%s'", p);
+			errors++;
 			free(p);
 			continue;
 		}
@@ -123,7 +126,8 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 				     O_NOFOLLOW | O_CLOEXEC);
 			p = join_path(path, name);
 			if (sub < 0) {
-				errors -= error_errno("cannot open directory '%s'", p);
+				error_errno("cannot open directory '%s'", p);
+				errors++;
 				free(p);
 				continue;
 			}
@@ -166,18 +170,21 @@ int sources_add(struct source_list *list, const struct select *sel,
 	int fd, errors = 0;
 
 	if (stat(path, &st) < 0) {
-		errors -= error_errno("cannot access '%s'", path);
+		error_errno("cannot access '%s'", path);
+		errors++;
 	} else if (S_ISDIR(st.st_mode)) {
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
-			errors -= error_errno("cannot open directory '%s'", path);
+			error_errno("cannot open directory '%s'", path);
+			errors++;
 		} else {
 			errors += walk(list, sel, fd, path, arg,
 				       sel->destdir ? sel->destdir : arg);
 			close(fd);
 		}
 	} else if (!S_ISREG(st.st_mode) || !has_suffix(path, ".py")) {
-		errors -= error("'%s' is not a .py file or a directory", path);
+		error("'%s' is not a .py file or a directory", path);
+		errors++;
 	} else if (!excluded(sel, arg)) {
 		const char *base = strrchr(arg, '/');
 		char *recorded;
@@ -291,11 +298,13 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 			continue;
 		path = select_real_path(sel, line);
 		if (stat(path, &st) < 0) {
-			if (errno == ENOENT)
+			if (errno == ENOENT) {
 				warning("'%s' of package '%s' does not exist, skipped",
 					path, pkg);
-			else
-				errors -= error_errno("cannot access '%s'", path);
+			} else {
+				error_errno("cannot access '%s'", path);
+				errors++;
+			}
 			free(path);
 			continue;
 		}
