@@ -4,7 +4,6 @@
  * it is written, so that a later run can tell a dead writer's leftovers
  * from a live writer's file.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "dir.h"
 #include "util.h"
 
 #define TEMP_PREFIX ".pyprime-"
@@ -70,22 +70,17 @@ int atomic_stale(int dirfd, const char *name, int remove)
 
 int atomic_sweep(int dirfd)
 {
-	DIR *d;
-	struct dirent *de;
-	int fd, removed = 0;
+	struct dir_list list;
+	size_t i;
+	int removed = 0;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (dir_read(dirfd, &list, 0) < 0)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)))
-		if (de->d_name[0] == '.' && atomic_stale(dirfd, de->d_name, 1))
+	for (i = 0; i < list.n; i++)
+		if (list.v[i].name[0] == '.' &&
+		    atomic_stale(dirfd, list.v[i].name, 1))
 			removed++;
-	closedir(d);
+	dir_list_release(&list);
 	return removed;
 }
 

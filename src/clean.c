@@ -14,16 +14,11 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "dir.h"
 #include "clean.h"
 #include "pyc.h"
 #include "pyrt.h"
 #include "util.h"
-
-/* A directory entry and its type (DT_DIR, DT_REG, DT_LNK, ...). */
-struct entry {
-	char *name;
-	unsigned char type;
-};
 
 /* Sorted source base names ("mod" for "mod.py"), to look pycs up in. */
 struct names {
@@ -34,12 +29,6 @@ struct names {
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->name,
-		      ((const struct entry *)b)->name);
 }
 
 static int has_name(const struct names *s, const char *base, size_t len)
@@ -60,56 +49,6 @@ static int has_name(const struct names *s, const char *base, size_t len)
 			hi = mid;
 	}
 	return 0;
-}
-
-/* Read directory FD's entries (but "." and ".."), sorted; NULL on error. */
-static struct entry *read_entries(int fd, size_t *count)
-{
-	struct entry *v = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
-	int dfd = dup(fd);
-
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return NULL;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-		unsigned char type = de->d_type;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (type == DT_UNKNOWN) {
-			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			type = S_ISDIR(st.st_mode) ? DT_DIR :
-			       S_ISREG(st.st_mode) ? DT_REG :
-			       S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
-		}
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			v = xrealloc(v, alloc * sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n++].type = type;
-	}
-	closedir(d);
-	if (v)
-		qsort(v, n, sizeof(*v), cmp_entry);
-	*count = n;
-	return v ? v : xcalloc(1, sizeof(*v));
-}
-
-static void free_entries(struct entry *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
 }
 
 /* Whether NAME in FD starts with this interpreter's magic number. */
@@ -186,9 +125,9 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 {
 	char *pcpath = join_path(dir, "__pycache__");
 	const char *mytag = pyrt_cache_tag();
-	struct entry *v;
+	struct dir_list list;
 	struct stat st;
-	size_t n = 0, i, left;
+	size_t i, left;
 	int pc, ret = 0, removed = 0;
 
 	pc = openat(fd, "__pycache__",
@@ -203,18 +142,17 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 			ret = error_errno("cannot open directory '%s'", pcpath);
 		goto out;
 	}
-	v = read_entries(pc, &n);
-	if (!v) {
+	if (dir_read(pc, &list, DIR_SORT | DIR_TYPES) < 0) {
 		ret = error_errno("cannot read directory '%s'", pcpath);
 		close(pc);
 		goto out;
 	}
-	left = n;
-	for (i = 0; i < n; i++) {
-		const char *name = v[i].name, *tag;
+	left = list.n;
+	for (i = 0; i < list.n; i++) {
+		const char *name = list.v[i].name, *tag;
 		size_t taglen, len;
 
-		if (v[i].type != DT_REG)
+		if (list.v[i].type != DT_REG)
 			continue;
 		if (name[0] == '.' && atomic_stale(pc, name, !o->dry_run)) {
 			left--;
@@ -235,7 +173,7 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 		left--;
 		removed++;
 	}
-	free_entries(v, n);
+	dir_list_release(&list);
 	close(pc);
 	/* Only a directory this call emptied. */
 	if (removed && !left) {
@@ -273,26 +211,25 @@ static int clean_legacy(const struct clean_opts *o, int fd, const char *dir,
 static int walk(const struct clean_opts *o, int fd, const char *dir,
 		struct clean_stats *stats)
 {
-	struct entry *v;
+	struct dir_list list;
 	struct names sources = { NULL, 0 };
-	size_t n = 0, i;
+	size_t i;
 	int ret = 0;
 
-	v = read_entries(fd, &n);
-	if (!v)
+	if (dir_read(fd, &list, DIR_SORT | DIR_TYPES) < 0)
 		return error_errno("cannot read directory '%s'", dir);
-	sources.v = xcalloc(n, sizeof(*sources.v));
-	for (i = 0; i < n; i++)
-		if (v[i].type != DT_DIR && has_suffix(v[i].name, ".py"))
+	sources.v = xcalloc(list.n, sizeof(*sources.v));
+	for (i = 0; i < list.n; i++)
+		if (list.v[i].type != DT_DIR && has_suffix(list.v[i].name, ".py"))
 			sources.v[sources.n++] = xasprintf("%.*s",
-				(int)strlen(v[i].name) - 3, v[i].name);
+				(int)strlen(list.v[i].name) - 3, list.v[i].name);
 	qsort(sources.v, sources.n, sizeof(*sources.v), cmp_str);
 
-	for (i = 0; i < n; i++) {
-		const char *name = v[i].name;
+	for (i = 0; i < list.n; i++) {
+		const char *name = list.v[i].name;
 		size_t len = strlen(name);
 
-		if (v[i].type == DT_REG &&
+		if (list.v[i].type == DT_REG &&
 		    (has_suffix(name, ".pyc") || has_suffix(name, ".pyo")) &&
 		    (o->orphans || has_name(&sources, name, len - 4)) &&
 		    clean_legacy(o, fd, dir, name, stats) < 0)
@@ -300,15 +237,15 @@ static int walk(const struct clean_opts *o, int fd, const char *dir,
 	}
 	if (clean_pycache(o, fd, dir, &sources, o->orphans, stats) < 0)
 		ret = -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < list.n; i++) {
+		const char *name = list.v[i].name;
 		char *sub;
 		int sfd;
 
-		if (v[i].type != DT_DIR || !strcmp(v[i].name, "__pycache__"))
+		if (list.v[i].type != DT_DIR || !strcmp(name, "__pycache__"))
 			continue;
-		sub = join_path(dir, v[i].name);
-		sfd = openat(fd, v[i].name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = join_path(dir, name);
+		sfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0) {
 			ret = error_errno("cannot open directory '%s'", sub);
 		} else {
@@ -321,7 +258,7 @@ static int walk(const struct clean_opts *o, int fd, const char *dir,
 	for (i = 0; i < sources.n; i++)
 		free(sources.v[i]);
 	free(sources.v);
-	free_entries(v, n);
+	dir_list_release(&list);
 	return ret;
 }
 

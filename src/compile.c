@@ -333,34 +333,69 @@ static int cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Which of LIST's sources need compiling; fills R's jobs. */
-static void find_stale(struct run *r, const struct source_list *list)
+static const struct source_list *group_list;
+
+/* By directory, then in list order: each directory is visited once. */
+static int cmp_dir(const void *a, const void *b)
 {
-	const struct compile_opts *o = r->o;
-	char *curdir = NULL;
-	int tfd = -1;
-	size_t i;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct source *x = &group_list->v[i], *y = &group_list->v[j];
+	int c = memcmp(x->path, y->path,
+		       x->dirlen < y->dirlen ? x->dirlen : y->dirlen);
 
-	r->jobs = xcalloc(list->n, sizeof(*r->jobs));
-	for (i = 0; i < list->n; i++) {
-		const struct source *s = &list->v[i];
-		char *dir = dir_of(s->path);
+	if (!c)
+		c = (x->dirlen > y->dirlen) - (x->dirlen < y->dirlen);
+	return c ? c : (i > j) - (i < j);
+}
+
+/*
+ * Descriptors of pycs whose headers were read: closed a directory at a
+ * time, with one close_range(2) where they are consecutive (an up-to-date
+ * tree costs little more than these system calls, so they count).
+ */
+struct fdrun {
+	int first, last;
+};
+
+static void fdrun_flush(struct fdrun *r)
+{
+	int fd;
+
+	if (r->first < 0)
+		return;
+	if (close_range((unsigned)r->first, (unsigned)r->last, 0) < 0)
+		for (fd = r->first; fd <= r->last; fd++)
+			close(fd);
+	r->first = r->last = -1;
+}
+
+static void fdrun_add(struct fdrun *r, int fd)
+{
+	if (r->first >= 0 && (fd != r->last + 1 || r->last - r->first >= 255))
+		fdrun_flush(r);
+	if (r->first < 0)
+		r->first = fd;
+	r->last = fd;
+}
+
+/*
+ * Check the sources order[from..to) of LIST, which share a directory,
+ * setting stale[] for them.
+ */
+static void check_dir(const struct compile_opts *o,
+		      const struct source_list *list, const size_t *order,
+		      size_t from, size_t to, unsigned *stale)
+{
+	struct fdrun run = { -1, -1 };
+	size_t k;
+	int tfd, swept = 0;
+
+	open_target(list->v[order[from]].path, o->legacy, 0, &tfd);
+	for (k = from; k < to; k++) {
+		const struct source *s = &list->v[order[k]];
 		struct pyc_source ps = { s->path, &s->st, 0, 0 };
-		unsigned stale = 0;
-		int level;
+		int level, fd;
 
-		if (!curdir || strcmp(dir, curdir) != 0) {
-			if (tfd >= 0)
-				close(tfd);
-			free(curdir);
-			curdir = dir;
-			open_target(s->path, o->legacy, 0, &tfd);
-			/* Leftovers of a run that was killed. */
-			if (tfd >= 0)
-				atomic_sweep(tfd);
-		} else {
-			free(dir);
-		}
 		for (level = 0; level <= PYC_MAX_LEVEL; level++) {
 			char *name;
 
@@ -368,20 +403,57 @@ static void find_stale(struct run *r, const struct source_list *list)
 				continue;
 			name = pyc_name(base_of(s->path), level, o->legacy);
 			if (o->force || tfd < 0 ||
-			    !pyc_is_fresh(tfd, name, o->mode, &ps))
-				stale |= 1u << level;
+			    !pyc_is_fresh(tfd, name, o->mode, &ps, &fd))
+				stale[order[k]] |= 1u << level;
+			if (fd >= 0)
+				fdrun_add(&run, fd);
 			free(name);
 		}
-		if (!stale) {
+		/* Leftovers of a killed run, before anyone writes here. */
+		if (stale[order[k]] && tfd >= 0 && !swept++)
+			atomic_sweep(tfd);
+	}
+	fdrun_flush(&run);
+	if (tfd >= 0)
+		close(tfd);
+}
+
+/* Which of LIST's sources need compiling; fills R's jobs in list order. */
+static void find_stale(struct run *r, const struct source_list *list)
+{
+	size_t n = list->n ? list->n : 1, *order, i, from;
+	unsigned *stale;
+
+	order = xmalloc(n * sizeof(*order));
+	stale = xcalloc(n, sizeof(*stale));
+	for (i = 0; i < list->n; i++)
+		order[i] = i;
+	group_list = list;
+	qsort(order, list->n, sizeof(*order), cmp_dir);
+	for (from = 0; from < list->n; from = i) {
+		const struct source *s = &list->v[order[from]];
+
+		for (i = from + 1; i < list->n; i++) {
+			const struct source *t = &list->v[order[i]];
+
+			if (t->dirlen != s->dirlen ||
+			    memcmp(t->path, s->path, s->dirlen))
+				break;
+		}
+		check_dir(r->o, list, order, from, i, stale);
+	}
+
+	r->jobs = xcalloc(n, sizeof(*r->jobs));
+	for (i = 0; i < list->n; i++) {
+		if (!stale[i]) {
 			r->stats->fresh++;
 			continue;
 		}
-		r->jobs[r->njobs].src = s;
-		r->jobs[r->njobs++].stale = stale;
+		r->jobs[r->njobs].src = &list->v[i];
+		r->jobs[r->njobs++].stale = stale[i];
 	}
-	if (tfd >= 0)
-		close(tfd);
-	free(curdir);
+	free(order);
+	free(stale);
 }
 
 int compile_run(const struct compile_opts *o, const struct source_list *list,

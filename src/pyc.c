@@ -44,23 +44,30 @@ void pyc_magic(unsigned char magic[4])
 
 char *pyc_name(const char *srcname, int level, int legacy)
 {
-	const char *dot = strrchr(srcname, '.');
-	struct buf b = BUF_INIT;
+	static const char *const opt[] = { "", ".opt-1", ".opt-2" };
+	const char *dot = strrchr(srcname, '.'), *tag = pyrt_cache_tag();
+	size_t base, taglen = strlen(tag);
+	char *name, *p;
 
 	if (legacy)
 		return xasprintf("%sc", srcname);
 	if (!dot)
 		dot = srcname + strlen(srcname);
+	base = (size_t)(dot - srcname);
 	/* importlib.util.cache_from_source(): a bare ".py" keeps "py". */
-	if (dot == srcname)
-		buf_adds(&b, dot + 1);
-	else
-		buf_add(&b, srcname, (size_t)(dot - srcname));
-	buf_addf(&b, ".%s", pyrt_cache_tag());
-	if (level)
-		buf_addf(&b, ".opt-%d", level);
-	buf_adds(&b, ".pyc");
-	return b.data;
+	if (!base) {
+		srcname = dot + 1;
+		base = strlen(srcname);
+	}
+	p = name = xmalloc(base + taglen + 12);
+	memcpy(p, srcname, base);
+	p += base;
+	*p++ = '.';
+	memcpy(p, tag, taglen);
+	p += taglen;
+	strcpy(p, opt[level > 0 && level <= 2 ? level : 0]);
+	strcat(p, ".pyc");
+	return name;
 }
 
 uint32_t pyc_mtime_field(const struct timespec *ts)
@@ -179,24 +186,21 @@ static int hash_file(const char *srcpath, uint64_t *hash)
 }
 
 int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
-		 struct pyc_source *src)
+		 struct pyc_source *src, int *fd)
 {
-	unsigned char h[PYC_HEADER_SIZE], expect[PYC_HEADER_SIZE];
-	struct stat pst;
-	int fd, ok;
+	unsigned char h[PYC_HEADER_SIZE + 1], expect[PYC_HEADER_SIZE];
 
+	*fd = -1;
 	if (dirfd < 0)
 		return 0;
-	/* O_NONBLOCK: a FIFO named like a pyc must not hang the check. */
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return 0;
-	ok = fstat(fd, &pst) == 0 && S_ISREG(pst.st_mode) &&
-	     pst.st_size > PYC_HEADER_SIZE &&
-	     read_full(fd, h, sizeof(h)) == (ssize_t)sizeof(h);
-	close(fd);
-	if (!ok)
+	/*
+	 * One open and one read: O_NOFOLLOW refuses a symlink, O_NONBLOCK
+	 * keeps a FIFO from hanging us, a directory fails the read, and the
+	 * extra byte tells a bare header from a pyc with a body.
+	 */
+	*fd = openat(dirfd, name,
+		     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0 || read(*fd, h, sizeof(h)) != (ssize_t)sizeof(h))
 		return 0;
 	pyc_magic(expect);
 	put_le32(expect + 4, mode_flags(mode));

@@ -56,11 +56,11 @@ struct pyc_source {
 
 /*
  * Whether the pyc NAME in directory DIRFD (-1: there is none) is fresh for
- * SRC in MODE: a regular file whose magic, flags and mtime and size
- * (timestamp) or source hash (hash-based) match.  Returns 1 fresh, 0 stale
- * or missing.
+ * SRC in MODE: a file whose magic, flags and mtime and size (timestamp) or
+ * source hash (hash-based) match.  Returns 1 fresh, 0 stale or missing.
+ * The pyc stays open: *FD is its descriptor for the caller to close, or -1.
  */
 int pyc_is_fresh(int dirfd, const char *name, enum pyc_mode mode,
-		 struct pyc_source *src);
+		 struct pyc_source *src, int *fd);
 
 #endif

@@ -288,6 +288,7 @@ static int may_have_docstrings(PyObject *code)
 	names = PyObject_GetAttrString(code, "co_names");
 	if (!consts || !names || !PyTuple_Check(consts) || !PyTuple_Check(names))
 		goto out;
+	/* A module or class body stores its docstring as __doc__ ... */
 	n = PyTuple_GET_SIZE(names);
 	for (i = 0; i < n; i++) {
 		PyObject *s = PyTuple_GET_ITEM(names, i);	/* borrowed */
@@ -296,8 +297,11 @@ static int may_have_docstrings(PyObject *code)
 		    PyUnicode_CompareWithASCIIString(s, "__doc__") == 0)
 			goto out;
 	}
+	/* ... a function keeps it as its first constant (None if it has
+	 * none; a class body's first constant is its name). */
 	n = PyTuple_GET_SIZE(consts);
-	if (n > 0 && PyUnicode_Check(PyTuple_GET_ITEM(consts, 0)))
+	if (n > 0 && (((PyCodeObject *)code)->co_flags & CO_NEWLOCALS) &&
+	    PyUnicode_Check(PyTuple_GET_ITEM(consts, 0)))
 		goto out;
 	for (i = 0; i < n; i++) {
 		PyObject *c = PyTuple_GET_ITEM(consts, i);	/* borrowed */

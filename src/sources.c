@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dir.h"
 #include "dpkg.h"
 #include "sources.h"
 #include "util.h"
@@ -48,43 +49,9 @@ static void add(struct source_list *list, char *path, char *recorded,
 	}
 	s = &list->v[list->n++];
 	s->path = path;
+	s->dirlen = strrchr(path, '/') ? (size_t)(strrchr(path, '/') - path) + 1 : 0;
 	s->recorded = recorded;
 	s->st = *st;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted names in directory FD, but "." and ".."; NULL on error. */
-static char **read_names(int fd, size_t *count)
-{
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-	int dfd = dup(fd);
-
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return NULL;
-	}
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			names = xrealloc(names, alloc * sizeof(*names));
-		}
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
-	*count = n;
-	return names ? names : xcalloc(1, sizeof(*names));
 }
 
 /*
@@ -94,37 +61,27 @@ static char **read_names(int fd, size_t *count)
 static int walk(struct source_list *list, const struct select *sel, int fd,
 		const char *path, const char *logical, const char *recorded)
 {
-	char **names;
-	size_t i, n = 0;
+	struct dir_list names;
+	size_t i;
 	int errors = 0;
 
-	names = read_names(fd, &n);
-	if (!names) {
+	if (dir_read(fd, &names, DIR_SORT | DIR_TYPES) < 0) {
 		error_errno("cannot read directory '%s'", path);
 		return 1;
 	}
-	for (i = 0; i < n; i++) {
-		const char *name = names[i];
+	for (i = 0; i < names.n; i++) {
+		const char *name = names.v[i].name;
+		unsigned char type = names.v[i].type;
 		char *lpath;
 		struct stat st;
-		int sub;
 
 		if (!strcmp(name, "__pycache__"))
 			continue;
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			char *p = join_path(path, name);
+		if (type == DT_DIR) {
+			char *p = join_path(path, name), *r;
+			int sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
+					 O_NOFOLLOW | O_CLOEXEC);
 
-			error_errno("cannot stat '%s'", p);
-			errors++;
-			free(p);
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			char *p, *r;
-
-			sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
-				     O_NOFOLLOW | O_CLOEXEC);
-			p = join_path(path, name);
 			if (sub < 0) {
 				error_errno("cannot open directory '%s'", p);
 				errors++;
@@ -144,21 +101,19 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 			continue;
 		/* A symlinked file is compiled (as compileall does); a
 		 * symlinked directory is not followed. */
-		if (S_ISLNK(st.st_mode) && fstatat(fd, name, &st, 0) < 0)
+		if (fstatat(fd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (!S_ISREG(st.st_mode))
-			continue;
-		lpath = join_path(logical, name);
-		if (excluded(sel, lpath)) {
+		if (sel->nexclude) {
+			lpath = join_path(logical, name);
+			if (excluded(sel, lpath)) {
+				free(lpath);
+				continue;
+			}
 			free(lpath);
-			continue;
 		}
-		free(lpath);
 		add(list, join_path(path, name), join_path(recorded, name), &st);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	dir_list_release(&names);
 	return errors;
 }
 

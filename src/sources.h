@@ -11,6 +11,7 @@
 
 struct source {
 	char *path;		/* where the file is (open this, show this) */
+	size_t dirlen;		/* of PATH's directory, with its '/' (0: none) */
 	char *recorded;		/* the name stored in its code objects */
 	struct stat st;
 };

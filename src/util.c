@@ -248,11 +248,15 @@ char *xasprintf(const char *fmt, ...)
 
 char *join_path(const char *base, const char *name)
 {
-	size_t n = strlen(base);
+	size_t n = strlen(base), m = strlen(name);
+	int sep = n > 0 && base[n - 1] != '/';
+	char *p = xmalloc(n + sep + m + 1);
 
-	if (n == 0 || base[n - 1] == '/')
-		return xasprintf("%s%s", base, name);
-	return xasprintf("%s/%s", base, name);
+	memcpy(p, base, n);
+	if (sep)
+		p[n] = '/';
+	memcpy(p + n + sep, name, m + 1);
+	return p;
 }
 
 ssize_t read_full(int fd, void *p, size_t len)
