@@ -1,8 +1,8 @@
 /*
- * compile.c: the compile engine.  The parent checks freshness (a stat and a
- * 16-byte read per pyc, no interpreter), then the stale sources are
- * compiled largest first on forked workers that share the one interpreter
- * started before the fork.
+ * compile.c: the compile engine.  The parent checks freshness (a stat per
+ * source, an open and a read per pyc, no interpreter), then the stale
+ * sources are compiled largest first on forked workers that share the one
+ * interpreter started before the fork.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +84,15 @@ static int open_target(const char *path, int legacy, int create, int *fd)
 	int dfd, made = 0, ret = -1, err;
 
 	*fd = -1;
+	if (!legacy) {
+		/* Usually it is there: one system call. */
+		pc = join_path(dir, "__pycache__");
+		*fd = open(pc, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*fd >= 0) {
+			ret = 0;
+			goto out;
+		}
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (create)
@@ -95,7 +104,6 @@ static int open_target(const char *path, int legacy, int create, int *fd)
 		ret = 0;
 		goto out;
 	}
-	pc = join_path(dir, "__pycache__");
 	for (;;) {
 		*fd = openat(dfd, "__pycache__",
 			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

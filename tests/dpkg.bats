@@ -99,3 +99,16 @@ dpkg_root() {
 	run --separate-stderr pyprime clean --root "$R" -p no-such-package
 	assert_failure 1
 }
+
+@test "--root with paths: found under the root, recorded as installed" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	run pyprime compile -v --root "$R" /usr/share/demo-app /usr/lib/python3/dist-packages/demo/a.py
+	assert_success
+	assert_output "2 compiled, 0 fresh, 0 failed"
+	ref_pyc "$R/usr/share/demo-app/main.py" ref.pyc 0 timestamp /usr/share/demo-app/main.py
+	cmp "$(cache_of "$R/usr/share/demo-app/main.py")" ref.pyc
+	ref_pyc "$R/usr/lib/python3/dist-packages/demo/a.py" ref.pyc 0 timestamp /usr/lib/python3/dist-packages/demo/a.py
+	cmp "$(cache_of "$R/usr/lib/python3/dist-packages/demo/a.py")" ref.pyc
+	run pyprime clean -v --root "$R" /usr/share/demo-app
+	assert_line "1 removed, 1 directories removed, 0 failed"
+}

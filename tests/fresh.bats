@@ -33,7 +33,7 @@ snapshot() {
 	! grep -q 'python3\.11/encodings' trace
 	! grep -q 'libpython.*\.py' trace
 	n=$(find . -name '*.pyc' | wc -l)
-	assert_equal "$(grep -c '^[0-9]* *read(.*, 16) = 16$' trace)" "$n"
+	assert_equal "$(grep -c '^[0-9]* *read(.*, 17) = 17$' trace)" "$n"
 	! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
 }
 
