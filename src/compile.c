@@ -410,6 +410,7 @@ static void check_dir(const struct compile_opts *o,
 			if (!(o->levels & (1u << level)))
 				continue;
 			name = pyc_name(base_of(s->path), level, o->legacy);
+			fd = -1;
 			if (o->force || tfd < 0 ||
 			    !pyc_is_fresh(tfd, name, o->mode, &ps, &fd))
 				stale[order[k]] |= 1u << level;
