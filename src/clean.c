@@ -151,6 +151,7 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 	for (i = 0; i < list.n; i++) {
 		const char *name = list.v[i].name, *tag;
 		size_t taglen, len;
+		int mine;
 
 		if (list.v[i].type != DT_REG)
 			continue;
@@ -161,8 +162,8 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 		len = pyc_base(name, &tag, &taglen);
 		if (!len)
 			continue;
-		if (o->this_version &&
-		    (taglen != strlen(mytag) || strncmp(tag, mytag, taglen)))
+		mine = taglen == strlen(mytag) && !strncmp(tag, mytag, taglen);
+		if ((o->this_version && !mine) || (o->other_versions && mine))
 			continue;
 		if (!has_name(sources, name, len) && !orphans)
 			continue;

@@ -12,6 +12,7 @@ struct clean_opts {
 	int orphans;		/* also pycs whose source is gone (trees) */
 	int dry_run;		/* say what would go, remove nothing */
 	int verbose;		/* print each removed path */
+	int other_versions;	/* only other interpreters' pycs */
 };
 
 struct clean_stats {

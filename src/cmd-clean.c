@@ -90,7 +90,7 @@ int cmd_clean(int argc, char **argv)
 {
 	struct clean_opts o;
 	struct clean_stats stats = { 0, 0, 0 };
-	struct select sel = { NULL, NULL, NULL, 0 };
+	struct select sel = { NULL, NULL, NULL, 0, NULL, 0 };
 	const char **packages = NULL, *from = NULL;
 	size_t npackages = 0, i;
 	int c, nul = 0, ret = 0;

@@ -11,11 +11,15 @@
 
 #include "dpkg.h"
 
-int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
+/*
+ * Run dpkg-query with ROOT (or NULL) and ARGS (NULL-terminated) and append
+ * its output to OUT.  Returns its exit status, or -1 after reporting why it
+ * could not run.
+ */
+static int dpkg_query(const char *root, const char *const *args, struct buf *out)
 {
 	char *rootopt = NULL;
-	char *argv[6];
-	struct buf out = BUF_INIT;
+	const char *argv[8];
 	int fds[2], status, argc = 0, ret = -1;
 	pid_t pid;
 
@@ -24,9 +28,8 @@ int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
 		rootopt = xasprintf("--root=%s", root);
 		argv[argc++] = rootopt;
 	}
-	argv[argc++] = "--listfiles";
-	argv[argc++] = "--";
-	argv[argc++] = (char *)pkg;
+	while (*args && argc < 7)
+		argv[argc++] = *args++;
 	argv[argc] = NULL;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -44,12 +47,12 @@ int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(127);
-		execvp(argv[0], argv);
+		execvp(argv[0], (char *const *)argv);
 		error_errno("cannot run '%s'", argv[0]);
 		_exit(127);
 	}
 	close(fds[1]);
-	if (read_fd(fds[0], &out) < 0)
+	if (read_fd(fds[0], out) < 0)
 		error_errno("cannot read the output of dpkg-query");
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0)
@@ -57,15 +60,33 @@ int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
 			error_errno("cannot wait for dpkg-query");
 			goto out;
 		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		error("cannot list the files of package '%s'", pkg);
-		goto out;
-	}
-	if (out.len)
-		buf_add(list, out.data, out.len);
-	ret = 0;
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 out:
-	buf_release(&out);
 	free(rootopt);
 	return ret;
+}
+
+int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
+{
+	const char *args[] = { "--listfiles", "--", pkg, NULL };
+	int status = dpkg_query(root, args, list);
+
+	if (status == 0)
+		return 0;
+	if (status > 0)
+		error("cannot list the files of package '%s'", pkg);
+	return -1;
+}
+
+int dpkg_installed(const char *root, const char *pkg)
+{
+	const char *args[] = { "--show", "--showformat=${db:Status-Status}",
+			       "--", pkg, NULL };
+	struct buf out = BUF_INIT;
+	int installed;
+
+	installed = dpkg_query(root, args, &out) == 0 && out.data &&
+		    !strcmp(out.data, "installed");
+	buf_release(&out);
+	return installed;
 }

@@ -13,4 +13,7 @@
  */
 int dpkg_list_files(const char *root, const char *pkg, struct buf *list);
 
+/* Whether PKG is installed (dpkg's status "installed") under ROOT. */
+int dpkg_installed(const char *root, const char *pkg);
+
 #endif

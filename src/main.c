@@ -19,6 +19,8 @@ static const struct {
 } commands[] = {
 	{ "compile", cmd_compile, "byte-compile Python sources to .pyc files" },
 	{ "clean", cmd_clean, "remove the .pyc files of Python sources" },
+	{ "register", cmd_register, "record and compile a package (postinst)" },
+	{ "rebuild", cmd_rebuild, "compile registered packages again" },
 };
 
 static const char usage_line[] =

@@ -38,6 +38,23 @@ static int excluded(const struct select *sel, const char *path)
 	return 0;
 }
 
+/* Whether PATH is under one of the directories -p is limited to. */
+static int is_within(const struct select *sel, const char *path)
+{
+	size_t i, n;
+
+	if (!sel->nwithin)
+		return 1;
+	for (i = 0; i < sel->nwithin; i++) {
+		n = strlen(sel->within[i]);
+		while (n > 1 && sel->within[i][n - 1] == '/')
+			n--;
+		if (!strncmp(path, sel->within[i], n) && path[n] == '/')
+			return 1;
+	}
+	return 0;
+}
+
 static void add(struct source_list *list, char *path, char *recorded,
 		const struct stat *st)
 {
@@ -249,7 +266,7 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 		else
 			next = line + strlen(line);
 		if (line[0] != '/' || !has_suffix(line, ".py") ||
-		    excluded(sel, line))
+		    !is_within(sel, line) || excluded(sel, line))
 			continue;
 		path = select_real_path(sel, line);
 		if (stat(path, &st) < 0) {

@@ -27,6 +27,8 @@ struct select {
 	const char *destdir;	/* -d: record names under DESTDIR instead */
 	regex_t *exclude;	/* -x: skip paths (as installed) that match */
 	size_t nexclude;
+	char **within;		/* -p: only a package's files under these */
+	size_t nwithin;
 };
 
 /*

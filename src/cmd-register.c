@@ -1,0 +1,43 @@
+/*
+ * cmd-register.c: "pyprime register", what a package's postinst runs:
+ * record how the package is to be compiled, then compile it (or leave that
+ * to the pyprime-rebuild trigger).  A source that does not compile is a
+ * warning, never a failed configure.
+ */
+#include <stdio.h>
+
+#include "cmd.h"
+#include "package.h"
+#include "registry.h"
+#include "util.h"
+
+int cmd_register(int argc, char **argv)
+{
+	struct package p;
+	size_t failed = 0;
+	int ret;
+
+	ret = package_parse(argc, argv, NULL, &p);
+	if (ret) {
+		package_release(&p);
+		return ret == 1 ? 0 : 2;
+	}
+	msg_quiet = p.o.quiet;
+	if (registry_save(p.sel.root, p.name, p.saved, p.nsaved) < 0 ||
+	    registry_set_pending(p.sel.root, p.name, p.deferred) < 0) {
+		package_release(&p);
+		return 1;
+	}
+	ret = 0;
+	if (!p.deferred) {
+		if (package_compile(&p, 1, &failed) < 0)
+			ret = 1;
+		if (failed) {
+			msg_quiet = 0;
+			warning("%zu file%s of package '%s' could not be compiled",
+				failed, failed == 1 ? "" : "s", p.name);
+		}
+	}
+	package_release(&p);
+	return ret;
+}

@@ -1,0 +1,196 @@
+/*
+ * registry.c: one small text file per package, written atomically.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "dir.h"
+#include "pyrt.h"
+#include "registry.h"
+#include "sources.h"
+#include "util.h"
+
+#define REGISTRY "/var/lib/pyprime"
+
+static char *registry_dir(const char *root, const char *sub)
+{
+	const char *r = root ? root : "";
+	size_t n = strlen(r);
+
+	while (n > 0 && r[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s" REGISTRY "%s%s", (int)n, r, sub ? "/" : "",
+			 sub ? sub : "");
+}
+
+/* Package names become file names: nothing that could escape. */
+static int valid_package(const char *pkg)
+{
+	const char *p;
+
+	if (!*pkg || *pkg == '.' || strlen(pkg) > 200)
+		return 0;
+	for (p = pkg; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '+' || *p == '-' || *p == '.' || *p == ':'))
+			return 0;
+	return 1;
+}
+
+/* mkdir -p DIR (mode 0755). */
+static int make_dirs(char *dir)
+{
+	char *p;
+
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			*p = '/';
+			return error_errno("cannot create directory '%s'", dir);
+		}
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return error_errno("cannot create directory '%s'", dir);
+	return 0;
+}
+
+static int write_file(const char *root, const char *sub, const char *pkg,
+		      const struct buf *content)
+{
+	char *dir = registry_dir(root, sub);
+	int fd, ret = -1;
+
+	if (make_dirs(dir) < 0)
+		goto out;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		error_errno("cannot open directory '%s'", dir);
+		goto out;
+	}
+	ret = atomic_write(fd, dir, pkg, content->data ? content->data : "",
+			   content->len, 0644, ATOMIC_FSYNC);
+	close(fd);
+out:
+	free(dir);
+	return ret;
+}
+
+int registry_save(const char *root, const char *pkg, char *const *args,
+		  size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int ret;
+
+	if (!valid_package(pkg))
+		return error("invalid package name '%s'", pkg);
+	buf_addf(&b, "# pyprime register arguments of %s\ninterpreter %s\n",
+		 pkg, pyrt_cache_tag());
+	for (i = 0; i < n; i++) {
+		if (strchr(args[i], '\n')) {
+			buf_release(&b);
+			return error("invalid argument for the registry: '%s'", args[i]);
+		}
+		buf_addf(&b, "arg %s\n", args[i]);
+	}
+	ret = write_file(root, "packages", pkg, &b);
+	buf_release(&b);
+	return ret;
+}
+
+char **registry_load(const char *root, const char *pkg)
+{
+	char *dir = registry_dir(root, "packages"), *path;
+	char **lines, **args;
+	size_t i, n = 0;
+
+	if (!valid_package(pkg)) {
+		free(dir);
+		errno = ENOENT;
+		return NULL;
+	}
+	path = join_path(dir, pkg);
+	free(dir);
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		free(path);
+		errno = ENOENT;
+		return NULL;
+	}
+	lines = read_path_list(path, 0);
+	free(path);
+	if (!lines)
+		return NULL;
+	for (i = 0; lines[i]; i++)
+		;
+	args = xcalloc(i + 1, sizeof(*args));
+	for (i = 0; lines[i]; i++)
+		if (!strncmp(lines[i], "arg ", 4))
+			args[n++] = xstrdup(lines[i] + 4);
+	args[n] = NULL;
+	free_strings(lines);
+	return args;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **registry_packages(const char *root, int pending)
+{
+	char *dir = registry_dir(root, pending ? "pending" : "packages");
+	struct dir_list list;
+	char **v;
+	size_t i, n = 0;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		free(dir);
+		return xcalloc(1, sizeof(char *));
+	}
+	if (fd < 0 || dir_read(fd, &list, 0) < 0) {
+		error_errno("cannot read directory '%s'", dir);
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		return NULL;
+	}
+	close(fd);
+	free(dir);
+	v = xcalloc(list.n + 1, sizeof(*v));
+	for (i = 0; i < list.n; i++)
+		if (valid_package(list.v[i].name))
+			v[n++] = xstrdup(list.v[i].name);
+	v[n] = NULL;
+	dir_list_release(&list);
+	qsort(v, n, sizeof(*v), cmp_str);
+	return v;
+}
+
+int registry_set_pending(const char *root, const char *pkg, int pending)
+{
+	struct buf empty = BUF_INIT;
+	char *dir, *path;
+	int ret = 0;
+
+	if (!valid_package(pkg))
+		return error("invalid package name '%s'", pkg);
+	if (pending)
+		return write_file(root, "pending", pkg, &empty);
+	dir = registry_dir(root, "pending");
+	path = join_path(dir, pkg);
+	if (unlink(path) < 0 && errno != ENOENT)
+		ret = error_errno("cannot remove '%s'", path);
+	free(path);
+	free(dir);
+	return ret;
+}

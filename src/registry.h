@@ -1,0 +1,28 @@
+/*
+ * registry.h: what each package's maintainer scripts asked pyprime to
+ * compile, and how: DPKG_ROOT/var/lib/pyprime/packages/PACKAGE holds the
+ * arguments "pyprime register" got, pending/PACKAGE marks a package whose
+ * compilation was deferred to the pyprime-rebuild trigger.
+ */
+#ifndef REGISTRY_H
+#define REGISTRY_H
+
+#include <stddef.h>
+
+/* Record ARGS (N strings without newlines) for PKG under ROOT (or NULL).
+ * Returns 0, or -1 after reporting the error. */
+int registry_save(const char *root, const char *pkg, char *const *args,
+		  size_t n);
+
+/* The arguments recorded for PKG, NULL-terminated (free_strings()); NULL
+ * with errno ENOENT if PKG is not registered, or after reporting an error. */
+char **registry_load(const char *root, const char *pkg);
+
+/* The registered packages (PENDING: only those waiting), sorted,
+ * NULL-terminated; NULL after reporting an error. */
+char **registry_packages(const char *root, int pending);
+
+/* Mark PKG as waiting for the trigger, or not. */
+int registry_set_pending(const char *root, const char *pkg, int pending);
+
+#endif
