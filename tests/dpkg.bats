@@ -27,15 +27,8 @@ setup_file() {
 
 setup() {
 	load test_helper
-	R="$BATS_TEST_TMPDIR/root"
-	mkdir -p "$R"/var/lib/dpkg/{info,updates,triggers} "$R/var/log"
-	touch "$R"/var/lib/dpkg/{status,available}
+	new_dpkg_root
 	cd "$BATS_TEST_TMPDIR"
-}
-
-dpkg_root() {
-	dpkg --root="$R" --log="$R/var/log/dpkg.log" --force-script-chrootless \
-		--force-not-root "$@"
 }
 
 @test "-p with --root compiles a package's modules, recording installed paths" {

@@ -58,3 +58,16 @@ leftover_temps() {
 trace() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
 }
+
+# A scratch dpkg database under $R (real dpkg, scripts run chrootless).
+new_dpkg_root() {
+	R=${1:-$BATS_TEST_TMPDIR/root}
+	mkdir -p "$R"/var/lib/dpkg/{info,updates,triggers} "$R/var/log"
+	touch "$R"/var/lib/dpkg/{status,available}
+	export R
+}
+
+dpkg_root() {
+	dpkg --root="$R" --log="$R/var/log/dpkg.log" --force-script-chrootless \
+		--force-not-root "$@"
+}
