@@ -3,7 +3,6 @@
  * the summary.
  */
 #include <getopt.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,35 +75,15 @@ struct args {
 
 static void args_release(struct args *a)
 {
-	size_t i;
-
-	for (i = 0; i < a->sel.nexclude; i++)
-		regfree(&a->sel.exclude[i]);
-	free(a->sel.exclude);
+	select_release(&a->sel);
 	free(a->packages);
-}
-
-static int add_exclude(struct select *sel, const char *regex)
-{
-	char msg[256];
-	int err;
-
-	sel->exclude = xrealloc(sel->exclude,
-				(sel->nexclude + 1) * sizeof(*sel->exclude));
-	err = regcomp(&sel->exclude[sel->nexclude], regex,
-		      REG_EXTENDED | REG_NOSUB);
-	if (err) {
-		regerror(err, &sel->exclude[sel->nexclude], msg, sizeof(msg));
-		return usage_error(usage, "invalid regex '%s': %s", regex, msg);
-	}
-	sel->nexclude++;
-	return 0;
 }
 
 /* Parse the options into A; 0, 1 for --help (done), or 2 (reported). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	const char *sde;
+	char msg[256];
 	unsigned long v;
 	int c, mode = -1;
 
@@ -136,8 +115,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->sel.root = optarg;
 			break;
 		case 'x':
-			if (add_exclude(&a->sel, optarg))
-				return 2;
+			if (select_exclude(&a->sel, optarg, msg, sizeof(msg)) < 0)
+				return usage_error(usage, "invalid regex '%s': %s",
+						   optarg, msg);
 			break;
 		case 'i':
 			a->from = optarg;

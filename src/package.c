@@ -2,7 +2,6 @@
  * package.c: a registered package's settings, and compiling its files.
  */
 #include <getopt.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +40,7 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 {
 	unsigned long v;
 	char msg[256];
-	int c, mode = -1, err;
+	int c, mode = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->sel.root = root;
@@ -69,17 +68,9 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 			save(p, xasprintf("--invalidation-mode=%s", optarg));
 			break;
 		case 'x':
-			p->sel.exclude = xrealloc(p->sel.exclude, (p->sel.nexclude + 1) *
-						  sizeof(*p->sel.exclude));
-			err = regcomp(&p->sel.exclude[p->sel.nexclude], optarg,
-				      REG_EXTENDED | REG_NOSUB);
-			if (err) {
-				regerror(err, &p->sel.exclude[p->sel.nexclude],
-					 msg, sizeof(msg));
+			if (select_exclude(&p->sel, optarg, msg, sizeof(msg)) < 0)
 				return usage_error(package_usage, "invalid regex '%s': %s",
 						   optarg, msg);
-			}
-			p->sel.nexclude++;
 			save(p, xasprintf("--exclude=%s", optarg));
 			break;
 		case OPT_ROOT:
@@ -123,12 +114,7 @@ void package_release(struct package *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->sel.nexclude; i++)
-		regfree(&p->sel.exclude[i]);
-	free(p->sel.exclude);
-	for (i = 0; i < p->sel.nwithin; i++)
-		free(p->sel.within[i]);
-	free(p->sel.within);
+	select_release(&p->sel);
 	for (i = 0; i < p->nsaved; i++)
 		free(p->saved[i]);
 	free(p->saved);

@@ -28,6 +28,39 @@ char *select_real_path(const struct select *sel, const char *path)
 	return xasprintf("%.*s/%s", (int)n, sel->root, path);
 }
 
+int select_exclude(struct select *sel, const char *regex, char *err,
+		   size_t size)
+{
+	int ret;
+
+	sel->exclude = xrealloc(sel->exclude,
+				(sel->nexclude + 1) * sizeof(*sel->exclude));
+	ret = regcomp(&sel->exclude[sel->nexclude], regex,
+		      REG_EXTENDED | REG_NOSUB);
+	if (ret) {
+		regerror(ret, &sel->exclude[sel->nexclude], err, size);
+		return -1;
+	}
+	sel->nexclude++;
+	return 0;
+}
+
+void select_release(struct select *sel)
+{
+	size_t i;
+
+	for (i = 0; i < sel->nexclude; i++)
+		regfree(&sel->exclude[i]);
+	free(sel->exclude);
+	sel->exclude = NULL;
+	sel->nexclude = 0;
+	for (i = 0; i < sel->nwithin; i++)
+		free(sel->within[i]);
+	free(sel->within);
+	sel->within = NULL;
+	sel->nwithin = 0;
+}
+
 static int excluded(const struct select *sel, const char *path)
 {
 	size_t i;

@@ -32,6 +32,14 @@ struct select {
 };
 
 /*
+ * Add the POSIX extended regex REGEX to SEL's exclusions.  Returns 0, or
+ * -1 with why in ERR (SIZE bytes).
+ */
+int select_exclude(struct select *sel, const char *regex, char *err,
+		   size_t size);
+void select_release(struct select *sel);
+
+/*
  * Where the installed path PATH is on this system: under --root if given.
  * Returns a new string.
  */
