@@ -58,8 +58,10 @@ static char **package_sources(const struct select *sel, const char *pkg,
 	char **v = NULL, *line, *next;
 	size_t n = 0;
 
-	if (dpkg_list_files(sel->root, pkg, &list) < 0)
+	if (dpkg_list_files(sel->root, pkg, &list) < 0) {
+		buf_release(&list);
 		return NULL;
+	}
 	for (line = list.data; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

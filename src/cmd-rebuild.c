@@ -113,6 +113,7 @@ int cmd_rebuild(int argc, char **argv)
 	}
 	for (i = 0; names[i]; i++) {
 		p = xrealloc(p, (n + 1) * sizeof(*p));
+		memset(&p[n], 0, sizeof(p[n]));
 		switch (load(root, names[i], quiet, &p[n])) {
 		case 0:
 			n++;

@@ -287,8 +287,10 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 	char *line, *next;
 	int errors = 0;
 
-	if (dpkg_list_files(sel->root, pkg, &files) < 0)
+	if (dpkg_list_files(sel->root, pkg, &files) < 0) {
+		buf_release(&files);
 		return 1;
+	}
 	for (line = files.data; line && *line; line = next) {
 		char *path;
 		struct stat st;

@@ -15,7 +15,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import die, fmt_s, stats, verdict  # noqa: E402
+from benchlib import fmt_s, stats, verdict  # noqa: E402
+
+
+def die(msg):
+    sys.stderr.write("postinstlib: %s\n" % msg)
+    sys.exit(2)
 
 
 # --- check -----------------------------------------------------------------
