@@ -2,7 +2,7 @@
 report.  Timing is benchlib.py's "run".
 
     postinstlib.py check ROOT PACKAGE          the package's pycs in ROOT
-    postinstlib.py report RESULTS TARGET NONE NSTDLIB
+    postinstlib.py report RESULTS TARGET NONE NSTDLIB CPUS
 
 Runs under /usr/bin/python3 -B with the standard library only.
 """
@@ -101,8 +101,9 @@ def load(path):
     return data
 
 
-def report(path, target, n_one, n_stdlib):
+def report(path, target, n_one, n_stdlib, cpus):
     target = float(target)
+    cpus = int(cpus)
     nfiles = {"one": int(n_one), "stdlib": int(n_stdlib)}
     data = load(path)
     trees = [t for t in ("tmpfs", "disk") if any(k[0] == t for k in data)]
@@ -144,6 +145,16 @@ def report(path, target, n_one, n_stdlib):
                 a[1] / b[1] if b[1] else float("nan")))
             rows.append((r <= target, "%s (%d .py): configure <= %.2fx"
                          " py3compile's" % (plabel, nfiles[pkg], target), r))
+        # What the CPU time pyprime needed allows at best on these CPUs.
+        for pkg, plabel in PACKAGES:
+            a, b = med.get((pkg, "pyprime")), med.get((pkg, "py3compile"))
+            if a and b:
+                print("  %-46s %6.2fx" % (
+                    "%s: floor, pyprime cpu / %d CPUs" % (plabel, cpus),
+                    a[1] / cpus / b[0]))
+        print("  (floor: pyprime's median CPU time spread over every CPU, over"
+              " py3compile's\n   median wall time: the best ratio that CPU"
+              " time allows)")
         print()
         print("targets")
         for ok, what, r in rows:
@@ -163,7 +174,7 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "check" and len(args) == 2:
         check(*args)
-    elif cmd == "report" and len(args) == 4:
+    elif cmd == "report" and len(args) == 5:
         report(*args)
     else:
         die("bad arguments: %s" % " ".join(argv[1:]))
