@@ -149,13 +149,20 @@ static int compile_one(const struct compile_opts *o, const struct job *job)
 	long line, col;
 
 	memset(out, 0, sizeof(out));
-	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a source swapped for a FIFO since the walk must not
+	 * hang the worker; it is refused below. */
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		error_errno("cannot open '%s'", s->path);
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0) {
 		error_errno("cannot stat '%s'", s->path);
+		close(fd);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error("cannot compile '%s': not a regular file", s->path);
 		close(fd);
 		goto fail;
 	}
