@@ -297,6 +297,11 @@ def report(path, cpus, targets):
                 "cold pyprime / limit (python3, static: not the target)",
                 r))
 
+    print_summary(summary)
+
+
+def print_summary(summary):
+    """The PASS/FAIL lines of every tree, (tree, ok, what, ratio) each."""
     if summary:
         print()
         print("summary")

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import fmt_s, stats, verdict  # noqa: E402
+from benchlib import fmt_s, print_summary, stats, verdict  # noqa: E402
 
 
 def die(msg):
@@ -161,11 +161,7 @@ def report(path, target, n_one, n_stdlib, cpus):
             print("  %s  %-60s %6.2fx" % (verdict(ok), what, r))
             summary.append((tree, ok, what, r))
 
-    if summary:
-        print()
-        print("summary")
-        for tree, ok, what, r in summary:
-            print("  %-5s %s  %-60s %6.2fx" % (tree, verdict(ok), what, r))
+    print_summary(summary)
 
 
 def main(argv):
