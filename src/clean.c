@@ -26,11 +26,6 @@ struct names {
 	size_t n;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int has_name(const struct names *s, const char *base, size_t len)
 {
 	size_t lo = 0, hi = s->n;
@@ -224,7 +219,7 @@ static int walk(const struct clean_opts *o, int fd, const char *dir,
 		if (list.v[i].type != DT_DIR && has_suffix(list.v[i].name, ".py"))
 			sources.v[sources.n++] = xasprintf("%.*s",
 				(int)strlen(list.v[i].name) - 3, list.v[i].name);
-	qsort(sources.v, sources.n, sizeof(*sources.v), cmp_str);
+	qsort(sources.v, sources.n, sizeof(*sources.v), cmp_strings);
 
 	for (i = 0; i < list.n; i++) {
 		const char *name = list.v[i].name;
@@ -367,7 +362,7 @@ int clean_files(const struct clean_opts *o, char **paths, size_t n,
 				sources.v[sources.n++] = xasprintf("%.*s",
 					(int)strlen(base) - 3, base);
 		}
-		qsort(sources.v, sources.n, sizeof(*sources.v), cmp_str);
+		qsort(sources.v, sources.n, sizeof(*sources.v), cmp_strings);
 		if (sources.n && clean_dir_files(o, dir, &sources, stats) < 0)
 			ret = -1;
 		while (sources.n)

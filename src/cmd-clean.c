@@ -54,28 +54,17 @@ static const struct option longopts[] = {
 static char **package_sources(const struct select *sel, const char *pkg,
 			      size_t *count)
 {
-	struct buf list = BUF_INIT;
-	char **v = NULL, *line, *next;
-	size_t n = 0;
+	char **v = dpkg_python_files(sel->root, pkg);
+	size_t n;
 
-	if (dpkg_list_files(sel->root, pkg, &list) < 0) {
-		buf_release(&list);
-		return NULL;
+	for (n = 0; v && v[n]; n++) {
+		char *real = select_real_path(sel, v[n]);
+
+		free(v[n]);
+		v[n] = real;
 	}
-	for (line = list.data; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (line[0] != '/' || !has_suffix(line, ".py"))
-			continue;
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		v[n++] = select_real_path(sel, line);
-	}
-	buf_release(&list);
 	*count = n;
-	return v ? v : xcalloc(1, sizeof(*v));
+	return v;
 }
 
 static int clean_arg(const struct clean_opts *o, const struct select *sel,
@@ -149,7 +138,7 @@ int cmd_clean(int argc, char **argv)
 		return usage_error(usage, "nothing to clean");
 
 	for (i = 0; i < npackages; i++) {
-		size_t n, k;
+		size_t n;
 		char **files = package_sources(&sel, packages[i], &n);
 
 		if (!files) {
@@ -158,9 +147,7 @@ int cmd_clean(int argc, char **argv)
 		}
 		if (clean_files(&o, files, n, &stats) < 0)
 			ret = 1;
-		for (k = 0; k < n; k++)
-			free(files[k]);
-		free(files);
+		free_strings(files);
 	}
 	if (from) {
 		char **paths = read_path_list(from, nul);

@@ -66,16 +66,37 @@ out:
 	return ret;
 }
 
-int dpkg_list_files(const char *root, const char *pkg, struct buf *list)
+char **dpkg_python_files(const char *root, const char *pkg)
 {
 	const char *args[] = { "--listfiles", "--", pkg, NULL };
-	int status = dpkg_query(root, args, list);
+	struct buf out = BUF_INIT;
+	char **v = NULL, *line, *next;
+	size_t n = 0;
+	int status = dpkg_query(root, args, &out);
 
-	if (status == 0)
-		return 0;
-	if (status > 0)
-		error("cannot list the files of package '%s'", pkg);
-	return -1;
+	if (status != 0) {
+		if (status > 0)
+			error("cannot list the files of package '%s'", pkg);
+		buf_release(&out);
+		return NULL;
+	}
+	for (line = out.data; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		/* Diversion notes are not paths. */
+		if (line[0] != '/' || !has_suffix(line, ".py"))
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = xstrdup(line);
+	}
+	buf_release(&out);
+	if (!v)
+		v = xmalloc(sizeof(*v));
+	v[n] = NULL;
+	return v;
 }
 
 int dpkg_installed(const char *root, const char *pkg)

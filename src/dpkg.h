@@ -7,11 +7,12 @@
 #include "util.h"
 
 /*
- * Append to LIST the paths dpkg lists for PKG ("dpkg-query -L"), one per
- * line, as installed (not prefixed with ROOT); ROOT (or NULL) is the root
- * directory dpkg works on.  Returns 0, or -1 after reporting the error.
+ * The .py files dpkg lists for PKG ("dpkg-query -L"), as installed (not
+ * prefixed with ROOT, the root directory dpkg works on, or NULL), in
+ * dpkg's order, NULL-terminated (free_strings()); NULL after reporting
+ * the error.
  */
-int dpkg_list_files(const char *root, const char *pkg, struct buf *list);
+char **dpkg_python_files(const char *root, const char *pkg);
 
 /* Whether PKG is installed (dpkg's status "installed") under ROOT. */
 int dpkg_installed(const char *root, const char *pkg);

@@ -139,11 +139,6 @@ char **registry_load(const char *root, const char *pkg)
 	return args;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **registry_packages(const char *root, int pending)
 {
 	char *dir = registry_dir(root, pending ? "pending" : "packages");
@@ -172,7 +167,7 @@ char **registry_packages(const char *root, int pending)
 			v[n++] = xstrdup(list.v[i].name);
 	v[n] = NULL;
 	dir_list_release(&list);
-	qsort(v, n, sizeof(*v), cmp_str);
+	qsort(v, n, sizeof(*v), cmp_strings);
 	return v;
 }
 

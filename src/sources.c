@@ -254,17 +254,6 @@ char **read_path_list(const char *file, int nul)
 	return v;
 }
 
-void free_strings(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 int sources_add_from(struct source_list *list, const struct select *sel,
 		     const char *file, int nul)
 {
@@ -283,25 +272,17 @@ int sources_add_from(struct source_list *list, const struct select *sel,
 int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg)
 {
-	struct buf files = BUF_INIT;
-	char *line, *next;
+	char **files = dpkg_python_files(sel->root, pkg), **f;
 	int errors = 0;
 
-	if (dpkg_list_files(sel->root, pkg, &files) < 0) {
-		buf_release(&files);
+	if (!files)
 		return 1;
-	}
-	for (line = files.data; line && *line; line = next) {
+	for (f = files; *f; f++) {
+		const char *line = *f;
 		char *path;
 		struct stat st;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (line[0] != '/' || !has_suffix(line, ".py") ||
-		    !is_within(sel, line) || excluded(sel, line))
+		if (!is_within(sel, line) || excluded(sel, line))
 			continue;
 		path = select_real_path(sel, line);
 		if (stat(path, &st) < 0) {
@@ -323,7 +304,7 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 		    sel->destdir ? join_path(sel->destdir, strrchr(line, '/') + 1)
 				 : xstrdup(line), &st);
 	}
-	buf_release(&files);
+	free_strings(files);
 	return errors;
 }
 

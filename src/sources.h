@@ -74,6 +74,5 @@ void source_list_release(struct source_list *list);
  * array of strings (free with free_strings()); NULL after reporting an error.
  */
 char **read_path_list(const char *file, int nul);
-void free_strings(char **v);
 
 #endif

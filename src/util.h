@@ -72,6 +72,10 @@ int write_full(int fd, const void *p, size_t len);
 int read_fd(int fd, struct buf *b);
 
 int has_suffix(const char *s, const char *suffix);
+/* qsort(3) comparison of two char * by strcmp. */
+int cmp_strings(const void *a, const void *b);
+/* Free a NULL-terminated array of strings and the strings. */
+void free_strings(char **v);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 #endif
