@@ -3,10 +3,12 @@
 #   make                  build src/pyprime
 #   make check            build, then run the bats suite (tests/*.bats)
 #   make check SANITIZE=1 the same with ASan and UBSan
+#   make fuzz             fuzz strip_source() for FUZZ_TIME seconds (30)
 #   make install          into $(DESTDIR)$(PREFIX)
 #
 # CC, PKG_CONFIG, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured;
-# cross builds pass triplet-prefixed CC and PKG_CONFIG.
+# cross builds pass triplet-prefixed CC and PKG_CONFIG.  The fuzzer is built
+# with FUZZ_CC (clang) and FUZZ_CFLAGS.
 
 VERSION = 0.1.0
 
@@ -18,6 +20,9 @@ PKG_CONFIG ?= pkg-config
 INSTALL ?= install
 CFLAGS ?= -O2 -g
 BATS ?= bats
+FUZZ_CC ?= clang
+FUZZ_CFLAGS ?= -O1 -g
+FUZZ_TIME ?= 30
 
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
@@ -69,6 +74,27 @@ endif
 check: src/pyprime
 	$(CHECK_ENV) $(BATS) tests
 
+# The fuzzer drives the pure-C stripper and tokenizer, built again with
+# clang's libFuzzer, ASan and UBSan, without libpython.
+FUZZ_OBJS = tests/fuzz/strip.o tests/fuzz/src-strip.o tests/fuzz/src-pytok.o \
+	tests/fuzz/src-util.o
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_ALL_CFLAGS = -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Isrc \
+	-fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FUZZ_CFLAGS)
+
+fuzz: tests/fuzz/fuzz-strip
+	tests/fuzz/run tests/fuzz/fuzz-strip $(FUZZ_TIME)
+
+tests/fuzz/fuzz-strip: $(FUZZ_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OBJS)
+
+tests/fuzz/strip.o: tests/fuzz/strip.c
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+tests/fuzz/src-%.o: src/%.c
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
 install: src/pyprime
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 src/pyprime $(DESTDIR)$(BINDIR)/pyprime
@@ -79,7 +105,8 @@ uninstall:
 
 clean:
 	rm -f src/pyprime src/*.o src/*.d src/.flavour-*
+	rm -f tests/fuzz/fuzz-strip tests/fuzz/*.o tests/fuzz/*.d
 
-.PHONY: all check install uninstall clean
+.PHONY: all check fuzz install uninstall clean
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

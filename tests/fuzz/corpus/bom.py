@@ -1,0 +1,4 @@
+﻿#!/usr/bin/python3
+# vim: set fileencoding=utf-8 :
+"""Café docstring."""
+name = "naïve"  # comment ✓

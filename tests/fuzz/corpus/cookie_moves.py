@@ -1,0 +1,3 @@
+"""doc"""
+# -*- coding: latin-1 -*-
+x = "café"

@@ -1,0 +1,2 @@
+def f():
+    """doc at the end, no newline"""
