@@ -47,7 +47,8 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 OBJS = src/main.o src/cmd-compile.o src/cmd-clean.o src/compile.o \
 	src/clean.o src/pyrt.o src/pyc.o src/pysrc.o src/sources.o \
 	src/dpkg.o src/pool.o src/atomic.o src/progress.o src/dir.o src/util.o \
-	src/cmd-register.o src/cmd-rebuild.o src/package.o src/registry.o
+	src/cmd-register.o src/cmd-rebuild.o src/package.o src/registry.o \
+	src/linemap.o src/cmd-traceback.o
 
 # A sanitized build must not mix with a plain one.
 BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)

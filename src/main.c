@@ -21,6 +21,8 @@ static const struct {
 	{ "clean", cmd_clean, "remove the .pyc files of Python sources" },
 	{ "register", cmd_register, "record and compile a package (postinst)" },
 	{ "rebuild", cmd_rebuild, "compile registered packages again" },
+	{ "traceback", cmd_traceback,
+	  "map a stripped tree's traceback to the source lines" },
 };
 
 static const char usage_line[] =
