@@ -20,13 +20,17 @@ must be in STRIPPED at the same relative path, and:
               # fmt:, # pylint:, # mypy:, # isort:, # pyright:, # nosec,
               # flake8:, # ruff:, in any case); the shebang, the PEP 263
               coding cookie and every pragma are still there
-  blank lines no whitespace-only line outside a string (not with
-              --keep-lines)
+  blank lines no whitespace-only line outside a string or after a
+              backslash continuation (not with --keep-lines)
   docstrings  none left (optimize=0), unless the original has __doc__ in it
               and --force-docstrings was not given; if its code reads
               __doc__, every docstring is kept
   keep lines  as many lines as the original, and every token on the line
-              and column it had (an added "pass" where the docstring was)
+              and column it had (an added "pass" where the docstring was;
+              on the line where a docstring ended, what followed it moves
+              left)
+  tokens      the tokenize module reads the result, if it read the
+              original
 
 Prints one line per bad file, "rel/path.py: reason", then a summary line;
 exits 1 if a file is bad, 2 on a usage error.  Runs under /usr/bin/python3.
@@ -179,10 +183,12 @@ def docstrings_left(code):
             yield c.co_qualname
 
 
+DOC_BODIES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def all_docstrings(data):
     return [ast.get_docstring(n, clean=False) for n in ast.walk(ast.parse(data))
-            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                              ast.AsyncFunctionDef))]
+            if isinstance(n, DOC_BODIES)]
 
 
 # --- tokens ------------------------------------------------------------------
@@ -191,7 +197,7 @@ def tokens(data, which):
     try:
         return list(tokenize.tokenize(io.BytesIO(data).readline))
     except (tokenize.TokenError, SyntaxError) as e:
-        raise Bad(f'the {which} does not tokenize: {e}')
+        raise Bad(f'the {which} does not tokenize (tokenize module): {e}')
 
 
 def lines_of(data):
@@ -253,18 +259,34 @@ def check_comments(orig, otoks, olines, stoks, slines):
 
 def check_blank_lines(stoks, slines):
     in_string = set()
+    comment_rows = set()
     for t in stoks:
         if t.type == tokenize.STRING and t.end[0] > t.start[0]:
             in_string.update(range(t.start[0] + 1, t.end[0] + 1))
+        elif t.type == tokenize.COMMENT:
+            comment_rows.add(t.start[0])
     for n, line in enumerate(slines, 1):
-        if n not in in_string and not line.strip(b' \t\f\r'):
-            raise Bad(f'line {n} is blank')
+        if n in in_string or line.strip(b' \t\f\r'):
+            continue
+        # A line after a backslash continuation is part of that line.
+        if n > 1 and slines[n - 2].rstrip(b'\r').endswith(b'\\') and \
+                n - 1 not in comment_rows:
+            continue
+        raise Bad(f'line {n} is blank')
 
 
 def check_positions(otoks, olines, stoks, slines):
+    """Every token where it was.  On a line where a docstring ended, what
+    followed it ("; x = 1") moves left, to where the statement began."""
     if len(olines) != len(slines):
         raise Bad(f'{len(slines)} lines, the original has {len(olines)}')
     at = {t.start: t for t in otoks if t.type not in NON_TOKENS}
+    sat = {t.start: t for t in stoks if t.type not in NON_TOKENS}
+    moved = collections.defaultdict(list)
+    for o in otoks:
+        s = sat.get(o.start)
+        if o.type == tokenize.STRING and (s is None or s.string != o.string):
+            moved[o.end[0]] = [x for x in otoks if x.start[0] == o.end[0]]
     for t in stoks:
         if t.type in NON_TOKENS:
             continue
@@ -275,6 +297,9 @@ def check_positions(otoks, olines, stoks, slines):
                 (o is None or o.type == tokenize.STRING):
             continue
         row, col = t.start
+        if any(x.type == t.type and x.string == t.string and x.start[1] >= col
+               for x in moved.get(row, ())):
+            continue
         raise Bad(f'line {row} column {col}: {t.string!r} was not there')
 
 
@@ -311,19 +336,24 @@ def check_file(rel):
     check(compare_code, ocode, scode)
     if opts.docstrings:
         check(check_docstrings, orig, ocode, stripped)
-    if opts.comments or opts.blank_lines or opts.keep_lines:
-        olines, slines = lines_of(orig), lines_of(stripped)
+    # What tools built on the tokenize module (inspect, linters) read must
+    # still tokenize, if the original did.
+    olines, slines = lines_of(orig), lines_of(stripped)
+    try:
+        stoks = tokens(stripped, 'result')
+        otoks = tokens(orig, 'original') if opts.keep_lines else None
+    except Bad as e:
         try:
-            stoks = tokens(stripped, 'result')
-            otoks = tokens(orig, 'original') if opts.keep_lines else None
-        except Bad as e:
-            return bad + [str(e)]
-        if opts.comments:
-            check(check_comments, orig, otoks, olines, stoks, slines)
-        if opts.blank_lines and not opts.keep_lines:
-            check(check_blank_lines, stoks, slines)
-        if opts.keep_lines:
-            check(check_positions, otoks, olines, stoks, slines)
+            tokens(orig, 'original')
+        except Bad:
+            return bad
+        return bad + [str(e)]
+    if opts.comments:
+        check(check_comments, orig, otoks, olines, stoks, slines)
+    if opts.blank_lines and not opts.keep_lines:
+        check(check_blank_lines, stoks, slines)
+    if opts.keep_lines:
+        check(check_positions, otoks, olines, stoks, slines)
     return bad
 
 
@@ -334,6 +364,15 @@ def check_docstrings(orig, ocode, stripped):
             raise Bad('the code reads __doc__ but docstrings were stripped')
         return
     if b'__doc__' in orig and not opts.force_docstrings:
+        return
+    if b'__doc__' in stripped:
+        # Code that sets __doc__ itself looks like a docstring in the
+        # code objects: ask the syntax tree.
+        tree = ast.parse(stripped)
+        for n in ast.walk(tree):
+            if isinstance(n, DOC_BODIES) and \
+                    ast.get_docstring(n, clean=False) is not None:
+                raise Bad(f'line {n.body[0].lineno}: docstring left')
         return
     code = compile(stripped, 'stripped', 'exec', dont_inherit=True, optimize=0)
     for where in docstrings_left(code):

@@ -1,0 +1,2 @@
+"""Usage: prog"""
+print(f"{__doc__}")
