@@ -11,8 +11,9 @@ must be in STRIPPED at the same relative path, and:
 
   code        compiled with optimize=2 (0 when docstrings were kept), the
               code objects are the same but for line numbers: the same
-              instructions with NOPs and EXTENDED_ARGs left out (jump
-              targets and exception handlers as instruction indices),
+              instructions with NOPs, EXTENDED_ARGs and jumps to the next
+              instruction left out (jump targets and exception handlers
+              as instruction indices),
               constants (code objects recursively), names, variables,
               flags, argument counts, stack size
   comments    no comment is left but a shebang, a coding comment alone on
@@ -51,6 +52,7 @@ import warnings
 
 NOP = opcode.opmap['NOP']
 EXTENDED_ARG = opcode.opmap['EXTENDED_ARG']
+JUMP_FORWARD = opcode.opmap['JUMP_FORWARD']
 HASJREL = frozenset(opcode.hasjrel)
 HASJABS = frozenset(opcode.hasjabs)
 BACKWARD = frozenset(op for op in HASJREL if 'JUMP_BACKWARD' in opcode.opname[op])
@@ -81,7 +83,9 @@ class Bad(Exception):
 def instructions(code):
     """CODE's instructions as [opcode, arg] without NOPs and EXTENDED_ARGs,
     jump targets as indices into that list, and each one's exception
-    handler as (index, depth, lasti) or None."""
+    handler as (index, depth, lasti) or None.  A JUMP_FORWARD to the next
+    instruction goes too: the compiler drops one unless a NOP kept for its
+    line sits in between."""
     insns = []
     offsets = []
     index_of = {}
@@ -107,14 +111,29 @@ def instructions(code):
     for d in dropped + [len(code.co_code)]:
         index_of[d] = len(insns)
     for i in jumps:
-        insns[i][1] = ('->', index_of.get(insns[i][1], insns[i][1]))
+        t = insns[i][1]
+        insns[i][1] = ('->', index_of[t]) if t in index_of else ('offset', t)
     handlers = [None] * len(insns)
     for e in dis._parse_exception_table(code):
         h = (index_of.get(e.target, ('offset', e.target)), e.depth, e.lasti)
         for i in range(bisect.bisect_left(offsets, e.start),
                        bisect.bisect_left(offsets, e.end)):
             handlers[i] = h
-    return insns, handlers
+    while True:
+        drop = {i for i, (op, arg) in enumerate(insns)
+                if op == JUMP_FORWARD and arg == ('->', i + 1)}
+        if not drop:
+            return insns, handlers
+        # new[i]: where instruction i goes, or the one after it if dropped.
+        new, kept = [], 0
+        for i in range(len(insns) + 1):
+            new.append(kept)
+            kept += i not in drop
+        insns = [[op, ('->', new[arg[1]]) if isinstance(arg, tuple) and
+                  arg[0] == '->' else arg]
+                 for i, (op, arg) in enumerate(insns) if i not in drop]
+        handlers = [h and ((new[h[0]],) + h[1:] if isinstance(h[0], int) else h)
+                    for i, h in enumerate(handlers) if i not in drop]
 
 
 def show(insn):
