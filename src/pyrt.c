@@ -224,14 +224,17 @@ void pyrt_end(void)
 	unit = NULL;
 }
 
-/* Report the pending exception in the compiler's format. */
-static void report_exception(void)
+/*
+ * The pending exception, cleared, as "Type: message" in TEXT, with the
+ * line and column a SyntaxError carries (0 when unknown).
+ */
+static void take_exception(struct buf *text, long *line, long *col)
 {
 	PyObject *type, *value, *tb;			/* new */
 	PyObject *msg = NULL, *lineno = NULL, *offset = NULL;	/* new */
-	const char *name, *text = NULL;
-	long line = 0, col = 0;
+	const char *name, *t = NULL;
 
+	*line = *col = 0;
 	PyErr_Fetch(&type, &value, &tb);
 	PyErr_NormalizeException(&type, &value, &tb);
 	name = type ? ((PyTypeObject *)type)->tp_name : "Error";
@@ -241,9 +244,9 @@ static void report_exception(void)
 		offset = PyObject_GetAttrString(value, "offset");
 		PyErr_Clear();
 		if (lineno && PyLong_Check(lineno))
-			line = PyLong_AsLong(lineno);
+			*line = PyLong_AsLong(lineno);
 		if (offset && PyLong_Check(offset))
-			col = PyLong_AsLong(offset);
+			*col = PyLong_AsLong(offset);
 	}
 	if (!msg || msg == Py_None) {
 		Py_XDECREF(msg);
@@ -255,22 +258,31 @@ static void report_exception(void)
 		msg = s;
 	}
 	if (msg)
-		text = PyUnicode_AsUTF8(msg);
+		t = PyUnicode_AsUTF8(msg);
 	PyErr_Clear();
-	if (!text)
-		text = "(no message)";
-	if (line > 0 && col > 0)
-		report("%s:%ld:%ld: %s: %s", unit->path, line, col, name, text);
-	else if (line > 0)
-		report("%s:%ld: %s: %s", unit->path, line, name, text);
-	else
-		report("%s: %s: %s", unit->path, name, text);
+	buf_addf(text, "%s: %s", name, t ? t : "(no message)");
 	Py_XDECREF(msg);
 	Py_XDECREF(lineno);
 	Py_XDECREF(offset);
 	Py_XDECREF(type);
 	Py_XDECREF(value);
 	Py_XDECREF(tb);
+}
+
+/* Report the pending exception in the compiler's format. */
+static void report_exception(void)
+{
+	struct buf text = BUF_INIT;
+	long line, col;
+
+	take_exception(&text, &line, &col);
+	if (line > 0 && col > 0)
+		report("%s:%ld:%ld: %s", unit->path, line, col, text.data);
+	else if (line > 0)
+		report("%s:%ld: %s", unit->path, line, text.data);
+	else
+		report("%s: %s", unit->path, text.data);
+	buf_release(&text);
 }
 
 /*
@@ -317,17 +329,27 @@ out:
 	return ret;
 }
 
-int pyrt_compile(int optimize, struct buf *out, unsigned *traits)
+/*
+ * SOURCE compiled under the current unit's file name, as
+ * compile(source_bytes, path, "exec", dont_inherit=True, optimize=OPTIMIZE)
+ * does.  Returns a new reference, or NULL with the exception set.
+ */
+static PyObject *compile_source(const char *source, int optimize)
 {
 	PyCompilerFlags flags = _PyCompilerFlags_INIT;
+
+	flags.cf_flags = PyCF_SOURCE_IS_UTF8;
+	flags.cf_feature_version = PY_MINOR_VERSION;
+	return Py_CompileStringObject(source, unit_filename, Py_file_input,
+				      &flags, optimize);
+}
+
+int pyrt_compile(int optimize, struct buf *out, unsigned *traits)
+{
 	PyObject *code = NULL, *data = NULL;	/* new */
 	int ret = -1;
 
-	/* What compile(source_bytes, path, "exec", dont_inherit=True) does. */
-	flags.cf_flags = PyCF_SOURCE_IS_UTF8;
-	flags.cf_feature_version = PY_MINOR_VERSION;
-	code = Py_CompileStringObject(unit->source, unit_filename, Py_file_input,
-				      &flags, optimize);
+	code = compile_source(unit->source, optimize);
 	if (!code) {
 		report_exception();
 		goto out;
