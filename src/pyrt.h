@@ -52,4 +52,20 @@ int pyrt_begin(const struct pyrt_unit *u);
 int pyrt_compile(int optimize, struct buf *out, unsigned *traits);
 void pyrt_end(void);
 
+/*
+ * Whether STRIPPED (LEN bytes, NUL-terminated), a rewrite of the current
+ * unit's source (pyrt_begin()), compiles at OPTIMIZE to the same code: the
+ * same instructions (less NOPs and jumps to the next instruction, which
+ * only lines tell apart), constants, names, variables, counts, flags and
+ * exception handlers, in every nested code object; lines and columns may
+ * differ.  Both compile with warnings unshown.  Returns 1 when it does; 0
+ * when not, with a one-line reason appended to WHY (the code object, the
+ * field and the line in the original where they part); -1 when the unit's
+ * own source does not compile, reported as pyrt_compile() reports errors;
+ * -2 when STRIPPED does not compile, with the reason in WHY.  WHY may be
+ * NULL.
+ */
+int pyrt_equivalent(const char *stripped, size_t len, int optimize,
+		    struct buf *why);
+
 #endif
