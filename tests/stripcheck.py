@@ -3,7 +3,7 @@ with nothing of pyprime's own: the standard library's compiler, tokenizer,
 ast and dis only.
 
   stripcheck.py [--docstrings] [--comments] [--blank-lines] [--keep-lines]
-                [--force-docstrings] [-j N] ORIG STRIPPED
+                [--force-docstrings] [--no-linemap] [-j N] ORIG STRIPPED
 
 The flags say what pyprime strip was asked to do (none of the first three:
 all of them).  Every .py file under ORIG that this interpreter compiles
@@ -32,6 +32,10 @@ must be in STRIPPED at the same relative path, and:
               left)
   tokens      the tokenize module reads the result, if it read the
               original
+  line map    STRIPPED/pyprime.linemap (unless --no-linemap) gives each
+              line of the file a source line, in order (1, 2, 3...
+              with --keep-lines), and each token of a line is on its
+              source line (its text is, as far as that line goes)
 
 Prints one line per bad file, "rel/path.py: reason", then a summary line;
 exits 1 if a file is bad, 2 on a usage error.  Runs under /usr/bin/python3.
@@ -322,6 +326,67 @@ def check_positions(otoks, olines, stoks, slines):
         raise Bad(f'line {row} column {col}: {t.string!r} was not there')
 
 
+def count_lines(data):
+    """Lines as CPython counts them: "\\r\\n", "\\r" and "\\n" end one; a
+    last partial line counts."""
+    n = data.count(b'\n') + data.count(b'\r') - data.count(b'\r\n')
+    return n + (not data.endswith((b'\n', b'\r')) if data else 0)
+
+
+ESCAPE_RE = re.compile(rb'\\(\\|t|n|[0-7]{3})')
+
+
+def unescape(m):
+    c = m.group(1)
+    return {b'\\': b'\\', b't': b'\t', b'n': b'\n'}.get(c) or bytes([int(c, 8)])
+
+
+def load_linemap(path):
+    """pyprime.linemap (see src/linemap.h) as {path: [source line, ...]}."""
+    with open(path, 'rb') as f:
+        lines = f.read().split(b'\n')
+    if lines[0] != b'pyprime-linemap 1' or lines[-1] != b'':
+        raise ValueError('not a pyprime-linemap 1 file')
+    m = {}
+    for line in lines[1:-1]:
+        if line.startswith(b'source '):
+            continue
+        path, _, runs = line.partition(b'\t')
+        src = []
+        for run in runs.split():
+            start, _, count = run.partition(b':')
+            src.extend(range(int(start), int(start) + int(count or 1)))
+        m[ESCAPE_RE.sub(unescape, path)] = src
+    return m
+
+
+def check_linemap(rel, orig, stripped, stoks):
+    """The line map's entry for REL: a source line for every line, in
+    order, and on each line only tokens that are on its source line."""
+    src = opts.linemap.get(rel)
+    if src is None:
+        raise Bad('not in pyprime.linemap')
+    n, norig = count_lines(stripped), count_lines(orig)
+    if len(src) != n:
+        raise Bad(f'pyprime.linemap has {len(src)} lines, the file {n}')
+    for i, s in enumerate(src):
+        if not 1 <= s <= norig or i and s <= src[i - 1]:
+            raise Bad(f'pyprime.linemap: line {i + 1} from line {s}')
+    if opts.keep_lines and src != list(range(1, n + 1)):
+        raise Bad('pyprime.linemap moves lines')
+    if b'\r' in orig.replace(b'\r\n', b'') + stripped.replace(b'\r\n', b''):
+        return  # the tokenize module counts lines otherwise
+    enc, _ = tokenize.detect_encoding(io.BytesIO(orig).readline)
+    text = orig.decode(enc).split('\n')
+    for t in stoks:
+        row = t.start[0]
+        if t.type in NON_TOKENS or opts.docstrings and t.string == 'pass' or \
+                t.string.partition('\n')[0] in text[src[row - 1] - 1]:
+            continue
+        raise Bad(f'line {row}: {t.string!r} is not on line {src[row - 1]}'
+                  ' that pyprime.linemap gives')
+
+
 # --- one file ----------------------------------------------------------------
 
 def check_file(rel):
@@ -373,6 +438,8 @@ def check_file(rel):
         check(check_blank_lines, stoks, slines)
     if opts.keep_lines:
         check(check_positions, otoks, olines, stoks, slines)
+    if opts.linemap is not None:
+        check(check_linemap, rel, orig, stripped, stoks)
     return bad
 
 
@@ -429,6 +496,8 @@ def main(argv):
     p.add_argument('--blank-lines', action='store_true')
     p.add_argument('--keep-lines', action='store_true')
     p.add_argument('--force-docstrings', action='store_true')
+    p.add_argument('--no-linemap', action='store_true',
+                   help='STRIPPED has no pyprime.linemap to check')
     p.add_argument('-j', type=int, default=len(os.sched_getaffinity(0)),
                    metavar='N', help='worker processes')
     p.add_argument('orig', metavar='ORIG')
@@ -442,6 +511,14 @@ def main(argv):
     for d in (o.orig, o.stripped):
         if not os.path.isdir(d):
             p.error(f'no directory {os.fsdecode(d)}')
+    o.linemap = None
+    if not o.no_linemap:
+        path = os.path.join(o.stripped, b'pyprime.linemap')
+        try:
+            o.linemap = load_linemap(path)
+        except (OSError, ValueError) as e:
+            print(f'{os.fsdecode(path)}: {e}')
+            return 1
 
     rels = list(sources(o.orig))
     # Largest first, so that no worker is left with a big file at the end.
