@@ -1,4 +1,5 @@
-# pyprime: byte-compile Python sources through an embedded libpython3.
+# pyprime: byte-compile and strip Python sources through an embedded
+# libpython3.
 #
 #   make                  build src/pyprime
 #   make check            build, then run the bats suite (tests/*.bats)
@@ -48,6 +49,7 @@ OBJS = src/main.o src/cmd-compile.o src/cmd-clean.o src/compile.o \
 	src/clean.o src/pyrt.o src/pyc.o src/pysrc.o src/sources.o \
 	src/dpkg.o src/pool.o src/atomic.o src/progress.o src/dir.o src/util.o \
 	src/cmd-register.o src/cmd-rebuild.o src/package.o src/registry.o \
+	src/cmd-strip.o src/striptree.o src/strip.o src/pytok.o \
 	src/linemap.o src/cmd-traceback.o
 
 # A sanitized build must not mix with a plain one.

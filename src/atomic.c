@@ -133,8 +133,9 @@ static int check_target(int dirfd, const char *dirpath, const char *name)
 	return 0;
 }
 
-int atomic_write(int dirfd, const char *dirpath, const char *name,
-		 const void *data, size_t len, mode_t mode, unsigned flags)
+static int write_atomic(int dirfd, const char *dirpath, const char *name,
+			const void *data, size_t len, mode_t mode,
+			const struct stat *like, unsigned flags)
 {
 	struct stat st;
 	int fd = -1, ret = -1, retried = 0, err;
@@ -167,6 +168,16 @@ again:
 		error_errno("cannot write '%s/%s'", dirpath, name);
 		goto out;
 	}
+	if (like) {
+		struct timespec times[2] = { like->st_atim, like->st_mtim };
+
+		if (fchmod(fd, like->st_mode & 0777) < 0 ||
+		    futimens(fd, times) < 0) {
+			error_errno("cannot set the mode and times of '%s/%s'",
+				    dirpath, name);
+			goto out;
+		}
+	}
 	if ((flags & ATOMIC_FSYNC) && fsync(fd) < 0) {
 		error_errno("cannot sync '%s/%s'", dirpath, name);
 		goto out;
@@ -193,4 +204,18 @@ out:
 	temp_dirfd = -1;
 	errno = err;
 	return ret;
+}
+
+int atomic_write(int dirfd, const char *dirpath, const char *name,
+		 const void *data, size_t len, mode_t mode, unsigned flags)
+{
+	return write_atomic(dirfd, dirpath, name, data, len, mode, NULL, flags);
+}
+
+int atomic_write_like(int dirfd, const char *dirpath, const char *name,
+		      const void *data, size_t len, const struct stat *like,
+		      unsigned flags)
+{
+	return write_atomic(dirfd, dirpath, name, data, len, 0600, like,
+			    flags);
 }

@@ -21,6 +21,15 @@
 int atomic_write(int dirfd, const char *dirpath, const char *name,
 		 const void *data, size_t len, mode_t mode, unsigned flags);
 
+/*
+ * As atomic_write(), but the file gets LIKE's permission bits (whatever
+ * the umask) and its access and modification times.
+ */
+struct stat;
+int atomic_write_like(int dirfd, const char *dirpath, const char *name,
+		      const void *data, size_t len, const struct stat *like,
+		      unsigned flags);
+
 /* The temporary file name process PID uses in any directory. */
 void atomic_temp_name(char *out, size_t size, pid_t pid);
 

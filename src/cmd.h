@@ -13,6 +13,7 @@ int cmd_compile(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
+int cmd_strip(int argc, char **argv);
 int cmd_traceback(int argc, char **argv);
 
 #endif

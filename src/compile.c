@@ -40,29 +40,10 @@ struct run {
 	size_t njobs, ndone, printed;
 };
 
-/* The directory of PATH ("." for a bare name).  Returns a new string. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xasprintf("%.*s", (int)(slash - path), path);
-}
-
-static const char *base_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* Where the pycs of PATH go: the source directory or its __pycache__. */
 static char *target_dir(const char *path, int legacy)
 {
-	char *dir = dir_of(path), *t;
+	char *dir = path_dir(path), *t;
 
 	if (legacy)
 		return dir;
@@ -79,7 +60,7 @@ static char *target_dir(const char *path, int legacy)
  */
 static int open_target(const char *path, int legacy, int create, int *fd)
 {
-	char *dir = dir_of(path), *pc = NULL;
+	char *dir = path_dir(path), *pc = NULL;
 	struct stat st;
 	int dfd, made = 0, ret = -1, err;
 
@@ -224,7 +205,7 @@ static int compile_one(const struct compile_opts *o, const struct job *job)
 			b = &out[level];
 		}
 		have[level] = b;
-		name = pyc_name(base_of(s->path), level, o->legacy);
+		name = pyc_name(path_base(s->path), level, o->legacy);
 		r = atomic_write(tfd, tdir, name, b->data, b->len,
 				 (st.st_mode | 0200) & 0666,
 				 o->fsync ? ATOMIC_FSYNC : 0);
@@ -299,7 +280,7 @@ static void flush_messages(struct run *r)
 		for (level = 0; level <= PYC_MAX_LEVEL; level++)
 			if (job->status & (1 << level)) {
 				char *dir = target_dir(job->src->path, r->o->legacy);
-				char *name = pyc_name(base_of(job->src->path), level,
+				char *name = pyc_name(path_base(job->src->path), level,
 						      r->o->legacy);
 
 				progress_clear();
@@ -416,7 +397,7 @@ static void check_dir(const struct compile_opts *o,
 
 			if (!(o->levels & (1u << level)))
 				continue;
-			name = pyc_name(base_of(s->path), level, o->legacy);
+			name = pyc_name(path_base(s->path), level, o->legacy);
 			fd = -1;
 			if (o->force || tfd < 0 ||
 			    !pyc_is_fresh(tfd, name, o->mode, &ps, &fd))
@@ -476,7 +457,7 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats)
 {
 	static const struct pool_ops ops = {
-		job_start, job_run, job_done, job_lost,
+		job_start, job_run, job_done, job_lost, NULL,
 	};
 	struct run r = { o, stats, NULL, 0, 0, 0 };
 	size_t *order, i, failed = stats->failed;

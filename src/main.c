@@ -21,6 +21,7 @@ static const struct {
 	{ "clean", cmd_clean, "remove the .pyc files of Python sources" },
 	{ "register", cmd_register, "record and compile a package (postinst)" },
 	{ "rebuild", cmd_rebuild, "compile registered packages again" },
+	{ "strip", cmd_strip, "remove docstrings, comments and blank lines" },
 	{ "traceback", cmd_traceback,
 	  "map a stripped tree's traceback to the source lines" },
 };

@@ -62,19 +62,40 @@ static void block_signals(int how)
 	sigprocmask(how, &set, NULL);
 }
 
+/* Where pool_reply() puts a job's result while it runs. */
+static struct buf *reply_buf;
+
+void pool_reply(const void *data, size_t len)
+{
+	if (reply_buf)
+		buf_add(reply_buf, data, len);
+}
+
 static void run_job(const struct pool_ops *ops, void *ctx, size_t j,
-		    struct buf *msgs, int *status)
+		    struct buf *msgs, struct buf *reply, int *status)
 {
 	buf_reset(msgs);
+	buf_reset(reply);
 	msg_capture(msgs);
+	reply_buf = reply;
 	*status = ops->run(ctx, j);
+	reply_buf = NULL;
 	msg_capture(NULL);
+}
+
+static void finish_job(const struct pool_ops *ops, void *ctx, size_t j,
+		       int status, const char *msg, size_t len,
+		       const char *reply, size_t rlen)
+{
+	if (rlen && ops->result)
+		ops->result(ctx, j, reply, rlen);
+	ops->done(ctx, j, status, msg, len);
 }
 
 static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 {
-	struct buf msgs = BUF_INIT;
-	uint32_t j, hdr[3];
+	struct buf msgs = BUF_INIT, reply = BUF_INIT;
+	uint32_t j, hdr[4];
 	size_t i;
 	int status;
 
@@ -89,12 +110,14 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 	if (getppid() != parent)
 		_exit(1);
 	while (read_full(in, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
-		run_job(p->ops, p->ctx, j, &msgs, &status);
+		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);
 		hdr[0] = j;
 		hdr[1] = (uint32_t)status;
 		hdr[2] = (uint32_t)msgs.len;
+		hdr[3] = (uint32_t)reply.len;
 		if (write_full(out, hdr, sizeof(hdr)) < 0 ||
-		    write_full(out, msgs.data, msgs.len) < 0)
+		    write_full(out, msgs.data, msgs.len) < 0 ||
+		    write_full(out, reply.data, reply.len) < 0)
 			_exit(1);
 	}
 	_exit(0);
@@ -176,20 +199,22 @@ static void reap(struct pool *p, struct worker *w)
 /* Read one result from W; 0, or -1 if the worker is gone. */
 static int receive(struct pool *p, struct worker *w)
 {
-	uint32_t hdr[3];
+	uint32_t hdr[4];
 	char *msg = NULL;
 	int ret = -1;
 
 	if (read_full(w->from, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
 	    hdr[0] != (uint32_t)w->job)
 		return -1;
-	if (hdr[2]) {
-		msg = xmalloc(hdr[2]);
-		if (read_full(w->from, msg, hdr[2]) != (ssize_t)hdr[2])
+	if (hdr[2] || hdr[3]) {
+		msg = xmalloc((size_t)hdr[2] + hdr[3]);
+		if (read_full(w->from, msg, (size_t)hdr[2] + hdr[3]) !=
+		    (ssize_t)hdr[2] + hdr[3])
 			goto out;
 	}
 	w->job = -1;
-	p->ops->done(p->ctx, hdr[0], (int)hdr[1], msg, hdr[2]);
+	finish_job(p->ops, p->ctx, hdr[0], (int)hdr[1], msg, hdr[2],
+		   msg ? msg + hdr[2] : NULL, hdr[3]);
 	ret = 0;
 out:
 	free(msg);
@@ -219,17 +244,19 @@ static void NORETURN interrupted(struct pool *p, int sig)
 static void run_inline(const struct pool_ops *ops, void *ctx,
 		       const size_t *order, size_t from, size_t n)
 {
-	struct buf msgs = BUF_INIT;
+	struct buf msgs = BUF_INIT, reply = BUF_INIT;
 	size_t i;
 	int status;
 
 	if (ops->start)
 		ops->start(ctx);
 	for (i = from; i < n; i++) {
-		run_job(ops, ctx, order[i], &msgs, &status);
-		ops->done(ctx, order[i], status, msgs.data, msgs.len);
+		run_job(ops, ctx, order[i], &msgs, &reply, &status);
+		finish_job(ops, ctx, order[i], status, msgs.data, msgs.len,
+			   reply.data, reply.len);
 	}
 	buf_release(&msgs);
+	buf_release(&reply);
 }
 
 void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,

@@ -20,7 +20,12 @@ struct pool_ops {
 	/* In the parent: worker PID died with wait status WSTATUS while it
 	 * ran job J; messages it reports go to done(J, -1, ...) after. */
 	void (*lost)(void *ctx, size_t j, pid_t pid, int wstatus);
+	/* In the parent, before done(): what job J gave pool_reply(). */
+	void (*result)(void *ctx, size_t j, const void *data, size_t len);
 };
+
+/* In run(): hand DATA to the parent's result() (appended, in order). */
+void pool_reply(const void *data, size_t len);
 
 /*
  * Run the N jobs in the order ORDER gives, on WORKERS processes forked from

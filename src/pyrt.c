@@ -273,18 +273,28 @@ static void take_exception(struct buf *text, long *line, long *col)
 }
 
 /* Report the pending exception in the compiler's format. */
-static void report_exception(void)
+/* The pending exception as "path:line:col: Type: message", into OUT. */
+static void describe_exception(struct buf *out)
 {
 	struct buf text = BUF_INIT;
 	long line, col;
 
 	take_exception(&text, &line, &col);
 	if (line > 0 && col > 0)
-		report("%s:%ld:%ld: %s", unit->path, line, col, text.data);
+		buf_addf(out, "%s:%ld:%ld: %s", unit->path, line, col, text.data);
 	else if (line > 0)
-		report("%s:%ld: %s", unit->path, line, text.data);
+		buf_addf(out, "%s:%ld: %s", unit->path, line, text.data);
 	else
-		report("%s: %s", unit->path, text.data);
+		buf_addf(out, "%s: %s", unit->path, text.data);
+	buf_release(&text);
+}
+
+static void report_exception(void)
+{
+	struct buf text = BUF_INIT;
+
+	describe_exception(&text);
+	report("%s", text.data);
 	buf_release(&text);
 }
 
@@ -1085,7 +1095,7 @@ int pyrt_equivalent(const char *stripped, size_t len, int optimize,
 	a = compile_source(unit->source, optimize);
 	silent = 0;
 	if (!a) {
-		report_exception();
+		describe_exception(why);
 		ret = -1;
 		goto out;
 	}

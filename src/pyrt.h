@@ -61,9 +61,9 @@ void pyrt_end(void);
  * differ.  Both compile with warnings unshown.  Returns 1 when it does; 0
  * when not, with a one-line reason appended to WHY (the code object, the
  * field and the line in the original where they part); -1 when the unit's
- * own source does not compile, reported as pyrt_compile() reports errors;
- * -2 when STRIPPED does not compile, with the reason in WHY.  WHY may be
- * NULL.
+ * own source does not compile, its error in WHY as pyrt_compile() would
+ * report it ("path:line:col: Type: message"); -2 when STRIPPED does not
+ * compile, with the reason in WHY.  WHY may be NULL.
  */
 int pyrt_equivalent(const char *stripped, size_t len, int optimize,
 		    struct buf *why);

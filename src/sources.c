@@ -61,7 +61,7 @@ void select_release(struct select *sel)
 	sel->nwithin = 0;
 }
 
-static int excluded(const struct select *sel, const char *path)
+int select_excluded(const struct select *sel, const char *path)
 {
 	size_t i;
 
@@ -155,7 +155,7 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 			continue;
 		if (sel->nexclude) {
 			lpath = join_path(logical, name);
-			if (excluded(sel, lpath)) {
+			if (select_excluded(sel, lpath)) {
 				free(lpath);
 				continue;
 			}
@@ -190,7 +190,7 @@ int sources_add(struct source_list *list, const struct select *sel,
 	} else if (!S_ISREG(st.st_mode) || !has_suffix(path, ".py")) {
 		error("'%s' is not a .py file or a directory", path);
 		errors++;
-	} else if (!excluded(sel, arg)) {
+	} else if (!select_excluded(sel, arg)) {
 		const char *base = strrchr(arg, '/');
 		char *recorded;
 
@@ -282,7 +282,7 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 		char *path;
 		struct stat st;
 
-		if (!is_within(sel, line) || excluded(sel, line))
+		if (!is_within(sel, line) || select_excluded(sel, line))
 			continue;
 		path = select_real_path(sel, line);
 		if (stat(path, &st) < 0) {

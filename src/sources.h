@@ -38,6 +38,8 @@ struct select {
 int select_exclude(struct select *sel, const char *regex, char *err,
 		   size_t size);
 void select_release(struct select *sel);
+/* Whether -x excludes PATH (as installed). */
+int select_excluded(const struct select *sel, const char *path);
 
 /*
  * Where the installed path PATH is on this system: under --root if given.

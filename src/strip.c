@@ -355,14 +355,17 @@ static void new_line(struct stripper *st, int in_string, int continued)
 static void end_line(struct stripper *st, const char *eol, size_t len)
 {
 	struct buf *out = &st->r->out;
-	size_t i;
+	size_t i, start = st->line_start;
 	int blank = 1;
 
-	for (i = st->line_start; i < out->len && blank; i++)
+	/* A BOM is no content, but stays where it is. */
+	if (!start && out->len >= 3 && !memcmp(out->data, "\xef\xbb\xbf", 3))
+		start = 3;
+	for (i = start; i < out->len && blank; i++)
 		blank = is_space(out->data[i]);
 	if (blank && !st->in_string && !st->continued &&
 	    (st->touched || (st->o->what & STRIP_BLANK_LINES))) {
-		out->len = st->line_start;
+		out->len = start;
 		if (!st->o->keep_lines)
 			return;
 	}

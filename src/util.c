@@ -246,6 +246,24 @@ char *xasprintf(const char *fmt, ...)
 	return b.data;
 }
 
+char *path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xasprintf("%.*s", (int)(slash - path), path);
+}
+
+const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 char *join_path(const char *base, const char *name)
 {
 	size_t n = strlen(base), m = strlen(name);

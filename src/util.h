@@ -62,6 +62,9 @@ char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
  * Returns a new string.
  */
 char *join_path(const char *base, const char *name);
+/* The directory of PATH ("." for a bare name; a new string), its last part. */
+char *path_dir(const char *path);
+const char *path_base(const char *path);
 
 /* Read or write exactly LEN bytes, retrying on EINTR and short counts.
  * read_full returns the number read (less only at end of file) or -1. */

@@ -23,19 +23,20 @@ usage_of() {
 	command -v man >/dev/null || skip "man is not installed"
 	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
 		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
-	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 6 ]
+	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 8 ]
 	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
 	assert_equal "$(grep '^pyprime compile' <<<"$synopsis" | squeeze)" "$(usage_of compile)"
 	assert_equal "$(grep '^pyprime clean' <<<"$synopsis" | squeeze)" "$(usage_of clean)"
 	assert_equal "$(grep '^pyprime register' <<<"$synopsis" | squeeze)" "$(usage_of register)"
 	assert_equal "$(grep '^pyprime rebuild' <<<"$synopsis" | squeeze)" "$(usage_of rebuild)"
 	assert_equal "$(grep '^pyprime traceback' <<<"$synopsis" | squeeze)" "$(usage_of traceback)"
+	assert_equal "$(grep '^pyprime strip' <<<"$synopsis" | squeeze)" "$(usage_of strip)"
 }
 
 @test "the man page documents every option --help lists and every exit status" {
 	command -v man >/dev/null || skip "man is not installed"
 	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
-	for cmd in compile clean register rebuild traceback; do
+	for cmd in compile clean register rebuild strip traceback; do
 		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
 		done
@@ -47,7 +48,7 @@ usage_of() {
 }
 
 @test "--help goes to stdout and exits 0" {
-	for args in --help "compile --help" "clean -h" "traceback -h"; do
+	for args in --help "compile --help" "clean -h" "strip -h" "traceback -h"; do
 		run --separate-stderr pyprime $args
 		assert_success
 		assert_line --index 0 --regexp '^usage: pyprime'
@@ -64,7 +65,9 @@ usage_of() {
 		"compile --invalidation-mode sometimes ." "compile -x ( ." \
 		"compile -j many ." "clean" "clean --nope ." "register" \
 		"register -O 5 pkg" "register pkg relative/dir" "rebuild" "rebuild --all pkg" \
-		"traceback --bogus" "traceback a b" "traceback --map"; do
+		"traceback --bogus" "traceback a b" "traceback --map" "strip" \
+		"strip x.py" "strip -o" "strip -o out --in-place x.py" \
+		"strip --compare a.py" "strip -j x -o out ." "strip -x ( -o out ."; do
 		run --separate-stderr pyprime $args
 		assert_equal "$status" 2
 		assert_equal "$output" ""
