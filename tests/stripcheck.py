@@ -32,10 +32,11 @@ must be in STRIPPED at the same relative path, and:
               left)
   tokens      the tokenize module reads the result, if it read the
               original
-  line map    STRIPPED/pyprime.linemap (unless --no-linemap) gives each
-              line of the file a source line, in order (1, 2, 3...
-              with --keep-lines), and each token of a line is on its
-              source line (its text is, as far as that line goes)
+  line map    STRIPPED/pyprime.linemap (unless --no-linemap; with
+              --keep-lines there need be none) gives each line of the
+              file a source line, in order (1, 2, 3... with
+              --keep-lines), and each token of a line is on its source
+              line (its text is, as far as that line goes)
 
 Prints one line per bad file, "rel/path.py: reason", then a summary line;
 exits 1 if a file is bad, 2 on a usage error.  Runs under /usr/bin/python3.
@@ -512,8 +513,9 @@ def main(argv):
         if not os.path.isdir(d):
             p.error(f'no directory {os.fsdecode(d)}')
     o.linemap = None
-    if not o.no_linemap:
-        path = os.path.join(o.stripped, b'pyprime.linemap')
+    path = os.path.join(o.stripped, b'pyprime.linemap')
+    # With --keep-lines, where every line stays, there need be none.
+    if not o.no_linemap and (not o.keep_lines or os.path.lexists(path)):
         try:
             o.linemap = load_linemap(path)
         except (OSError, ValueError) as e:
