@@ -33,10 +33,10 @@ must be in STRIPPED at the same relative path, and:
   tokens      the tokenize module reads the result, if it read the
               original
   line map    STRIPPED/pyprime.linemap (unless --no-linemap; with
-              --keep-lines there need be none) gives each line of the
-              file a source line, in order (1, 2, 3... with
-              --keep-lines), and each token of a line is on its source
-              line (its text is, as far as that line goes)
+              --keep-lines there need be none) gives each line of every
+              file that changed and is not empty a source line, in order
+              (1, 2, 3... with --keep-lines), and each token of a line is
+              on its source line (its text is, as far as that line goes)
 
 Prints one line per bad file, "rel/path.py: reason", then a summary line;
 exits 1 if a file is bad, 2 on a usage error.  Runs under /usr/bin/python3.
@@ -366,6 +366,9 @@ def check_linemap(rel, orig, stripped, stoks):
     order, and on each line only tokens that are on its source line."""
     src = opts.linemap.get(rel)
     if src is None:
+        # Only what changed is listed, and an empty file need not be.
+        if stripped == orig or not stripped:
+            return
         raise Bad('not in pyprime.linemap')
     n, norig = count_lines(stripped), count_lines(orig)
     if len(src) != n:
@@ -514,13 +517,16 @@ def main(argv):
             p.error(f'no directory {os.fsdecode(d)}')
     o.linemap = None
     path = os.path.join(o.stripped, b'pyprime.linemap')
-    # With --keep-lines, where every line stays, there need be none.
-    if not o.no_linemap and (not o.keep_lines or os.path.lexists(path)):
+    # With --keep-lines every line stays and there need be no map; without
+    # it, a tree where no file changed has none either.
+    if os.path.lexists(path) and not o.no_linemap:
         try:
             o.linemap = load_linemap(path)
         except (OSError, ValueError) as e:
             print(f'{os.fsdecode(path)}: {e}')
             return 1
+    elif not o.keep_lines and not o.no_linemap:
+        o.linemap = {}
 
     rels = list(sources(o.orig))
     # Largest first, so that no worker is left with a big file at the end.
