@@ -306,11 +306,14 @@ def check_positions(otoks, olines, stoks, slines):
         raise Bad(f'{len(slines)} lines, the original has {len(olines)}')
     at = {t.start: t for t in otoks if t.type not in NON_TOKENS}
     sat = {t.start: t for t in stoks if t.type not in NON_TOKENS}
-    moved = collections.defaultdict(list)
+    on_row = collections.defaultdict(list)
+    for o in otoks:
+        on_row[o.start[0]].append(o)
+    moved = {}
     for o in otoks:
         s = sat.get(o.start)
         if o.type == tokenize.STRING and (s is None or s.string != o.string):
-            moved[o.end[0]] = [x for x in otoks if x.start[0] == o.end[0]]
+            moved[o.end[0]] = on_row[o.end[0]]
     for t in stoks:
         if t.type in NON_TOKENS:
             continue
