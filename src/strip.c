@@ -329,6 +329,8 @@ static void sort_edits(struct stripper *st)
 {
 	size_t i, n = 0;
 
+	if (!st->ne)
+		return;
 	qsort(st->e, st->ne, sizeof(*st->e), cmp_edits);
 	for (i = 0; i < st->ne; i++) {
 		if (n && st->e[i].start < st->e[n - 1].end)
@@ -365,9 +367,14 @@ static void end_line(struct stripper *st, const char *eol, size_t len)
 		blank = is_space(out->data[i]);
 	if (blank && !st->in_string && !st->continued &&
 	    (st->touched || (st->o->what & STRIP_BLANK_LINES))) {
-		out->len = start;
-		if (!st->o->keep_lines)
+		if (!st->o->keep_lines) {
+			out->len = start;
 			return;
+		}
+		/* Kept: a blank line is what it should be already; one
+		 * that held removed text is emptied. */
+		if (st->touched)
+			out->len = start;
 	}
 	if (!len && out->len == st->line_start && !st->touched)
 		return;		/* nothing after the last line end */

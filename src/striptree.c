@@ -729,6 +729,25 @@ static void print_totals(const char *name, const struct strip_totals *t)
 		       "kept (--force-docstrings strips them)\n", t->kept_doc);
 }
 
+/* mkdir -p PATH. */
+static int make_dirs(const char *path)
+{
+	char *p = xstrdup(path), *slash = p;
+	int ret = 0;
+
+	while (!ret && slash) {
+		slash = strchr(slash + 1, '/');
+		if (slash)
+			*slash = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST)
+			ret = error_errno("cannot make directory '%s'", p);
+		if (slash)
+			*slash = '/';
+	}
+	free(p);
+	return ret;
+}
+
 int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		   char *const *paths, size_t npaths)
 {
@@ -746,8 +765,7 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 	r.ntrees = npaths;
 	r.totals = xcalloc(npaths + 1, sizeof(*r.totals));
 	if (o->outdir) {
-		if (mkdir(o->outdir, 0777) < 0 && errno != EEXIST) {
-			error_errno("cannot make directory '%s'", o->outdir);
+		if (make_dirs(o->outdir) < 0) {
 			free(r.totals);
 			return 1;
 		}

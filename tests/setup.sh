@@ -1,7 +1,7 @@
 #!/bin/sh
 # Set up a Debian 12 machine for pyprime, build it, and run something:
 #
-#   sh tests/setup.sh demo        compile the bundled sample app, show it
+#   sh tests/setup.sh demo        compile and strip the bundled sample app
 #   sh tests/setup.sh check [MAKE ARGS...]   run the test suite
 #   sh tests/setup.sh deps        only install what is missing
 #
@@ -63,6 +63,12 @@ demo() {
 	echo
 	echo "Remove them again:"
 	run "$pyprime" clean -v inventory
+	echo
+	echo "Strip docstrings, comments and blank lines, each file proven:"
+	run "$pyprime" strip --stats -o stripped/inventory inventory
+	echo
+	echo "The stripped app runs the same:"
+	run sh -c "cd stripped && /usr/bin/python3 -B -m inventory ../data/items.csv"
 }
 
 action=${1:-}
