@@ -30,6 +30,7 @@ struct stripper {
 	struct edit *e;
 	size_t ne, ealloc;
 	struct strip_result *r;
+	int cookie_line;	/* the line of the coding cookie in force, or 0 */
 
 	/* Writing: the output line being built. */
 	size_t line;		/* of the source, at the current byte */
@@ -138,6 +139,26 @@ static int has_eol(const struct stripper *st, size_t start, size_t end)
 }
 
 /*
+ * Where the line of a statement that ends at POS ends: past blanks and
+ * backslash continuations, which would otherwise be left on a line of
+ * their own.
+ */
+static size_t statement_tail(const struct stripper *st, size_t pos)
+{
+	size_t n;
+
+	for (;;) {
+		if (pos < st->len && is_space(st->s[pos]))
+			pos++;
+		else if (pos < st->len && st->s[pos] == '\\' &&
+			 (n = pytok_eol(st->s, pos + 1, st->len)))
+			pos += 1 + n;
+		else
+			return pos;
+	}
+}
+
+/*
  * Remove the docstring of the body whose first statement starts at token
  * I: BLOCK says the body is an indented block, MODULE that it is a
  * module's.  A string statement that would become the new docstring goes
@@ -147,7 +168,7 @@ static void strip_docstring(struct stripper *st, size_t i, int block,
 			    int module)
 {
 	const struct pytok *t = st->toks.v;
-	size_t end, last = i, k, start;
+	size_t end, last = i, k, start, stop;
 	struct edit *e;
 
 	while ((end = docstring_at(st, i, &last))) {
@@ -174,12 +195,13 @@ static void strip_docstring(struct stripper *st, size_t i, int block,
 		}
 		/* The statement ends its line: what comes next? */
 		k = skip_nl(st, end + 1 < st->toks.n ? end + 1 : end);
+		stop = statement_tail(st, t[last].end);
 		if (!module && (!block || t[k].kind == PYTOK_DEDENT ||
 				t[k].kind == PYTOK_END)) {
-			add_edit(st, start, t[last].end, "pass");
+			add_edit(st, start, stop, "pass");
 			return;
 		}
-		add_edit(st, start, t[last].end, NULL);
+		add_edit(st, start, stop, NULL);
 		if (!block && !module)
 			return;
 		i = k;
@@ -259,6 +281,9 @@ static int reads_doc(const struct stripper *st)
 		if (t->kind == PYTOK_STRING && !t->flags && n == 9 &&
 		    !memcmp(st->s + t->start + 1, "__doc__", 7))
 			return 1;
+		if (t->kind == PYTOK_STRING && (t->flags & PYTOK_FSTRING) &&
+		    memmem(st->s + t->start, n, "__doc__", 7))
+			return 1;
 	}
 	return 0;
 }
@@ -271,7 +296,77 @@ static int prefix_icase(const char *p, const char *end, const char *word)
 }
 
 /*
- * Comments that stay: the shebang, a coding cookie on line 1 or 2, and the
+ * The encoding a PEP 263 coding cookie names on the line P..END, which
+ * must be a comment alone ("[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)"), or
+ * NULL; *N is its length.
+ */
+static const char *line_cookie(const char *p, const char *end, size_t *n)
+{
+	const char *name, *q;
+
+	while (p < end && is_space(*p))
+		p++;
+	if (p >= end || *p != '#')
+		return NULL;
+	for (; p + 6 < end; p++) {
+		if (memcmp(p, "coding", 6) || (p[6] != ':' && p[6] != '='))
+			continue;
+		for (q = p + 7; q < end && (*q == ' ' || *q == '\t'); q++)
+			;
+		for (name = q; q < end && (*q == '-' || *q == '_' || *q == '.' ||
+		     (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
+		     (*q >= 'A' && *q <= 'Z')); q++)
+			;
+		if (q > name) {
+			*n = (size_t)(q - name);
+			return name;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The coding cookie in force in S (LEN bytes): on line 1, or on line 2
+ * when line 1 is blank or a comment, as CPython reads it.  Returns its
+ * line and sets *NAME and *N, or returns 0.
+ */
+static int effective_cookie(const char *s, size_t len, const char **name,
+			    size_t *n)
+{
+	size_t pos = 0, end;
+	const char *p;
+	int line;
+
+	if (len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+		pos = 3;
+	for (line = 1; line <= 2 && pos < len; line++) {
+		for (end = pos; end < len && s[end] != '\n' && s[end] != '\r';
+		     end++)
+			;
+		if ((*name = line_cookie(s + pos, s + end, n)))
+			return line;
+		for (p = s + pos; p < s + end && is_space(*p); p++)
+			;
+		if (p < s + end && *p != '#')
+			return 0;
+		pos = end + pytok_eol(s, end, len);
+	}
+	return 0;
+}
+
+/* Whether OUT declares the same source encoding as the source did. */
+static int same_cookie(const struct stripper *st)
+{
+	const char *a, *b;
+	size_t an, bn;
+	int la = effective_cookie(st->s, st->len, &a, &an);
+	int lb = effective_cookie(st->r->out.data, st->r->out.len, &b, &bn);
+
+	return la ? lb && an == bn && !memcmp(a, b, an) : !lb;
+}
+
+/*
+ * Comments that stay: the shebang, the coding cookie in force, and the
  * pragmas tools read.
  */
 static int keep_comment(const struct stripper *st, const struct pytok *t)
@@ -285,11 +380,8 @@ static int keep_comment(const struct stripper *st, const struct pytok *t)
 
 	if (!t->start && t->end > 1 && p[1] == '!')
 		return 1;
-	if (t->line <= 2 && first_on_line(st, t->start))
-		for (; p + 7 < end; p++)
-			if (!memcmp(p, "coding", 6) &&
-			    (p[6] == ':' || p[6] == '='))
-				return 1;
+	if ((int)t->line == st->cookie_line && first_on_line(st, t->start))
+		return 1;
 	p = st->s + t->start + 1;
 	while (p < end && is_space(*p))
 		p++;
@@ -299,19 +391,42 @@ static int keep_comment(const struct stripper *st, const struct pytok *t)
 	return 0;
 }
 
+static void remove_comment(struct stripper *st, const struct pytok *t)
+{
+	size_t start = t->start;
+
+	while (start > 0 && is_space(st->s[start - 1]))
+		start--;
+	add_edit(st, start, t->end, NULL);
+	st->r->comments++;
+}
+
+/*
+ * Remove the comments that read as coding cookies but are not the one in
+ * force: they would be once the lines above them went.
+ */
+static void remove_false_cookies(struct stripper *st)
+{
+	const struct pytok *t;
+	const char *end;
+	size_t n;
+
+	for (t = st->toks.v; t->kind != PYTOK_END; t++) {
+		end = st->s + t->end;
+		if (t->kind == PYTOK_COMMENT && (int)t->line != st->cookie_line &&
+		    first_on_line(st, t->start) &&
+		    line_cookie(st->s + t->start, end, &n))
+			remove_comment(st, t);
+	}
+}
+
 static void find_comments(struct stripper *st)
 {
 	const struct pytok *t;
-	size_t start;
 
 	for (t = st->toks.v; t->kind != PYTOK_END; t++) {
-		if (t->kind != PYTOK_COMMENT || keep_comment(st, t))
-			continue;
-		start = t->start;
-		while (start > 0 && is_space(st->s[start - 1]))
-			start--;
-		add_edit(st, start, t->end, NULL);
-		st->r->comments++;
+		if (t->kind == PYTOK_COMMENT && !keep_comment(st, t))
+			remove_comment(st, t);
 	}
 }
 
@@ -324,7 +439,11 @@ static int cmp_edits(const void *a, const void *b)
 	return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
 }
 
-/* Sort the edits; one inside another (a comment in a docstring) goes. */
+/*
+ * Sort the edits.  One inside another (a comment in a docstring) goes; one
+ * that overlaps the one before (a comment after a docstring's tail of
+ * blanks) extends it.
+ */
 static void sort_edits(struct stripper *st)
 {
 	size_t i, n = 0;
@@ -333,8 +452,11 @@ static void sort_edits(struct stripper *st)
 		return;
 	qsort(st->e, st->ne, sizeof(*st->e), cmp_edits);
 	for (i = 0; i < st->ne; i++) {
-		if (n && st->e[i].start < st->e[n - 1].end)
+		if (n && st->e[i].start < st->e[n - 1].end) {
+			if (st->e[i].end > st->e[n - 1].end)
+				st->e[n - 1].end = st->e[i].end;
 			continue;
+		}
 		st->e[n++] = st->e[i];
 	}
 	st->ne = n;
@@ -376,8 +498,11 @@ static void end_line(struct stripper *st, const char *eol, size_t len)
 		if (st->touched)
 			out->len = start;
 	}
-	if (!len && out->len == st->line_start && !st->touched)
-		return;		/* nothing after the last line end */
+	if (!len && out->len == st->line_start)
+		return;		/* nothing after the last line end, or no more */
+	/* A lone CR and then LF would read as one CRLF. */
+	if (len && eol[0] == '\n' && out->len && out->data[out->len - 1] == '\r')
+		eol = "\r";
 	buf_add(out, eol, len);
 	if (st->r->nlines == st->nalloc) {
 		st->nalloc = 2 * st->nalloc + 64;
@@ -434,8 +559,7 @@ static void write_output(struct stripper *st)
 {
 	const char *s = st->s;
 	const struct pytok *str = st->toks.v;
-	const size_t *cont = st->toks.cont, *cont_end = cont + st->toks.ncont;
-	size_t pos = 0, ei = 0, stop, q, n;
+	size_t pos = 0, ei = 0, stop, q, n, ci = 0;
 	int in_string, continued;
 
 	st->line = 1;
@@ -459,21 +583,28 @@ static void write_output(struct stripper *st)
 		       str->end <= q))
 			str++;
 		in_string = str->kind == PYTOK_STRING && str->start < q;
-		while (cont < cont_end && *cont + 1 < q)
-			cont++;
-		continued = cont < cont_end && *cont + 1 == q;
+		while (ci < st->toks.ncont && st->toks.cont[ci] + 1 < q)
+			ci++;
+		continued = ci < st->toks.ncont && st->toks.cont[ci] + 1 == q;
 		end_line(st, s + q, n);
 		pos += n;
 		st->line++;
 		new_line(st, in_string, continued);
 	}
 	end_line(st, "", 0);
+	/* A BOM and nothing else is nothing. */
+	if (!st->o->keep_lines && !st->r->nlines)
+		st->r->out.len = 0;
+	buf_grow(&st->r->out, 1);
+	st->r->out.data[st->r->out.len] = '\0';
 }
 
 int strip_source(const char *src, size_t len, const struct strip_opts *opts,
 		 struct strip_result *r)
 {
 	struct stripper st;
+	const char *cookie;
+	size_t n;
 	int ret = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -494,10 +625,26 @@ int strip_source(const char *src, size_t len, const struct strip_opts *opts,
 		else
 			r->flags |= STRIP_KEPT_DOCSTRINGS;
 	}
+	st.cookie_line = effective_cookie(src, len, &cookie, &n);
 	if (opts->what & STRIP_COMMENTS)
 		find_comments(&st);
 	sort_edits(&st);
 	write_output(&st);
+	if (!same_cookie(&st)) {
+		/* A comment moved up to line 1 or 2 and became the cookie. */
+		remove_false_cookies(&st);
+		sort_edits(&st);
+		r->out.len = 0;
+		r->nlines = 0;
+		write_output(&st);
+		if (!same_cookie(&st)) {
+			r->error = "stripping would change the coding cookie";
+			r->error_line = 1;
+			r->out.len = 0;
+			r->nlines = 0;
+			ret = -1;
+		}
+	}
 out:
 	pytok_release(&st.toks);
 	free(st.e);
