@@ -4,7 +4,8 @@
 #   make                  build src/pyprime
 #   make check            build, then run the bats suite (tests/*.bats)
 #   make check SANITIZE=1 the same with ASan and UBSan
-#   make fuzz             fuzz strip_source() for FUZZ_TIME seconds (30)
+#   make fuzz             fuzz strip_source() for FUZZ_TIME seconds (30),
+#                         from FUZZ_SEED (1; 0 for a random one)
 #   make install          into $(DESTDIR)$(PREFIX)
 #
 # CC, PKG_CONFIG, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured;
@@ -24,6 +25,7 @@ BATS ?= bats
 FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -O1 -g
 FUZZ_TIME ?= 30
+FUZZ_SEED ?= 1
 
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
@@ -87,7 +89,7 @@ FUZZ_ALL_CFLAGS = -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Isrc \
 	-fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FUZZ_CFLAGS)
 
 fuzz: tests/fuzz/fuzz-strip
-	tests/fuzz/run tests/fuzz/fuzz-strip $(FUZZ_TIME)
+	tests/fuzz/run tests/fuzz/fuzz-strip $(FUZZ_TIME) $(FUZZ_SEED)
 
 tests/fuzz/fuzz-strip: $(FUZZ_OBJS)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $(FUZZ_CFLAGS) -o $@ $(FUZZ_OBJS)

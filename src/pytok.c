@@ -342,6 +342,10 @@ static int scan(struct scanner *sc)
 					return -1;
 				continue;
 			}
+			/* A BOM is only one at the very start. */
+			if (memmem(s + start, sc->pos - start, "\xef\xbb\xbf", 3))
+				return fail(sc, "invalid non-printable character "
+					    "U+FEFF", sc->line);
 			emit(sc, PYTOK_NAME, start, sc->pos, sc->line);
 		} else if (is_digit(s[start]) || (s[start] == '.' &&
 			   start + 1 < len && is_digit(s[start + 1]))) {
@@ -372,6 +376,7 @@ int pytok_scan(const char *src, size_t len, struct pytok_list *list,
 	       const char **err, size_t *errline)
 {
 	struct scanner sc;
+	const char *nul, *p;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.s = src;
@@ -379,6 +384,14 @@ int pytok_scan(const char *src, size_t len, struct pytok_list *list,
 	sc.line = 1;
 	sc.list = list;
 	sc.nindent = 1;
+	nul = memchr(src, '\0', len);
+	if (nul) {
+		*err = "source code cannot contain null bytes";
+		*errline = 1;
+		for (p = src; p < nul; p++)
+			*errline += *p == '\n' || (*p == '\r' && p[1] != '\n');
+		return -1;
+	}
 	if (scan(&sc)) {
 		*err = sc.err;
 		*errline = sc.errline;

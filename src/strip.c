@@ -403,7 +403,7 @@ static void remove_comment(struct stripper *st, const struct pytok *t)
 
 /*
  * Remove the comments that read as coding cookies but are not the one in
- * force: they would be once the lines above them went.
+ * force: they would be once what is before them went.
  */
 static void remove_false_cookies(struct stripper *st)
 {
@@ -414,7 +414,6 @@ static void remove_false_cookies(struct stripper *st)
 	for (t = st->toks.v; t->kind != PYTOK_END; t++) {
 		end = st->s + t->end;
 		if (t->kind == PYTOK_COMMENT && (int)t->line != st->cookie_line &&
-		    first_on_line(st, t->start) &&
 		    line_cookie(st->s + t->start, end, &n))
 			remove_comment(st, t);
 	}
