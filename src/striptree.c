@@ -42,9 +42,12 @@ enum {
 	DONE_FAILED,
 };
 
-/* What a worker sends back for a .py file, then NLINES line numbers. */
+/*
+ * What a worker sends back for a .py file, then, when MAPPED (it was
+ * stripped, and not with --keep-lines), its NLINES line numbers.
+ */
 struct reply {
-	uint32_t flags, docstrings, comments, nlines;
+	uint32_t flags, docstrings, comments, mapped, nlines;
 	uint64_t bytes_in, bytes_out, lines_in, lines_out;
 };
 
@@ -421,8 +424,10 @@ static int strip_one(const struct run *r, const struct job *job)
 	rep.lines_out = res.nlines;
 	rep.docstrings = res.docstrings;
 	rep.comments = res.comments;
-	if (!same && !o->strip.keep_lines)
+	if (!same && !o->strip.keep_lines) {
+		rep.mapped = 1;
 		rep.nlines = (uint32_t)res.nlines;
+	}
 	if (same && r->outfd < 0)
 		goto out;	/* nothing to write in place */
 write:
@@ -476,13 +481,13 @@ static void job_result(void *ctx, size_t j, const void *data, size_t len)
 	if (len < sizeof(job->rep))
 		return;
 	memcpy(&job->rep, data, sizeof(job->rep));
-	if (job->rep.nlines &&
+	if (job->rep.mapped &&
 	    len == sizeof(job->rep) + job->rep.nlines * sizeof(unsigned)) {
-		job->lines = xmalloc(job->rep.nlines * sizeof(unsigned));
+		job->lines = xmalloc(job->rep.nlines * sizeof(unsigned) + 1);
 		memcpy(job->lines, (const char *)data + sizeof(job->rep),
 		       job->rep.nlines * sizeof(unsigned));
 	} else {
-		job->rep.nlines = 0;
+		job->rep.mapped = job->rep.nlines = 0;
 	}
 }
 
@@ -648,7 +653,7 @@ static int save_maps(struct run *r, char *const *paths)
 			const struct linemap_entry *old;
 
 			if (job->kind != JOB_STRIP ||
-			    (r->outfd < 0 && job->tree != t) || !job->lines)
+			    (r->outfd < 0 && job->tree != t) || !job->rep.mapped)
 				continue;
 			old = r->outfd < 0 ? linemap_find(&m, job->rel) : NULL;
 			if (old)

@@ -418,3 +418,18 @@ print(len(s))$'
 	assert_failure 1
 	assert_output --partial "cannot access 'missing.py'"
 }
+
+@test "the line map lists every stripped file, one stripped to nothing too, and not the unchanged" {
+	mkdir orig
+	printf '"""Only a docstring."""\n' >orig/doc.py
+	printf '# c\n\nx = 1\n' >orig/x.py
+	printf 'y = 2\n' >orig/same.py
+	run pyprime strip -o out orig
+	assert_success
+	[ ! -s out/doc.py ]
+	run cat out/pyprime.linemap
+	assert_output "pyprime-linemap 1
+source $BATS_TEST_TMPDIR/orig
+doc.py	
+x.py	3"
+}
