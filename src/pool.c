@@ -34,6 +34,8 @@ struct pool {
 
 static volatile sig_atomic_t caught;
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+/* Which were ignored when the pool started (nohup): they stay ignored. */
+static int ignored[ARRAY_SIZE(stop_signals)];
 
 static void on_signal(int sig)
 {
@@ -99,8 +101,10 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 	size_t i;
 	int status;
 
+	/* The parent's handlers are not ours; what it ignores we do too. */
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
-		signal(stop_signals[i], SIG_DFL);
+		if (!ignored[i])
+			signal(stop_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	if (p->ops->start)
 		p->ops->start(p->ctx);
@@ -278,8 +282,12 @@ void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
-		sigaction(stop_signals[i], &sa, &old[i]);
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+		sigaction(stop_signals[i], NULL, &old[i]);
+		ignored[i] = old[i].sa_handler == SIG_IGN;
+		if (!ignored[i])
+			sigaction(stop_signals[i], &sa, NULL);
+	}
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &oldpipe);
 

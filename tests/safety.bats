@@ -29,9 +29,12 @@ check_pycs() {
 	fi
 }
 
-# Start pyprime in its own process group; sets PID.
+# Start pyprime in its own process group; sets PID.  A shell starts
+# background commands with SIGINT ignored; a terminal's Ctrl-C finds it at
+# its default.
 start() {
-	setsid "$PYPRIME" "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	setsid env --default-signal=INT "$PYPRIME" "$@" >"$BATS_TEST_TMPDIR/out" \
+		2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 }
 
@@ -103,6 +106,17 @@ for i in range(16000):
 		MISSING=1 check_pycs t
 		[ -z "$(pgrep -g "$PID")" ]
 	done
+}
+
+@test "a SIGINT ignored when it started (nohup) stays ignored, in the workers too" {
+	rm -rf t && cp -a "$GOOD" t
+	setsid "$PYPRIME" compile -q -d . t >out 2>err &
+	PID=$!
+	sleep 0.3
+	kill -INT -- "-$PID"
+	finish
+	assert_equal "$STATUS" 0
+	check_pycs t
 }
 
 @test "SIGTERM to the whole group and to the parent alone leave nothing behind" {
