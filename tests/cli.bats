@@ -140,7 +140,7 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 }
 
 @test "-j1 compiles in one process, -j2 forks two workers" {
-	command -v strace >/dev/null || skip "strace is not installed"
+	need_strace
 	# Processes only: under qemu-user, the emulator starts a thread of its
 	# own in every process.
 	trace -f -e trace=clone,clone3,fork,vfork -o trace "$PYPRIME" compile -j1 .

@@ -26,7 +26,7 @@ snapshot() {
 }
 
 @test "an up-to-date tree costs a stat and a header read per pyc, no interpreter" {
-	command -v strace >/dev/null || skip "strace is not installed"
+	need_strace
 	pyprime compile -q -O0 -O2 .
 	run trace -f -e trace=%file,read -o trace "$PYPRIME" compile -O0 -O2 .
 	assert_success
