@@ -5,7 +5,8 @@
 #   make ARCH=arm64       cross-build build/arm64/pyprime (any Debian arch)
 #   make check            build, then run the bats suite (tests/*.bats)
 #   make check-cross ARCH=arm64   the suite against the arm64 build under
-#                         qemu, installing what it needs when root
+#                         qemu, installing what it needs when root (armhf:
+#                         in a chroot)
 #   make check SANITIZE=1 the same with ASan and UBSan
 #   make fuzz             fuzz strip_source() for FUZZ_TIME seconds (30)
 #   make install          into $(DESTDIR)$(PREFIX)
@@ -101,8 +102,9 @@ endif
 check: $(BIN)
 	$(CHECK_ENV) PYPRIME=$(CURDIR)/$(BIN) $(BATS) tests
 
-# Installs the cross compiler, the libraries and qemu when root, builds with
-# ARCH and runs the suite against that binary; see tests/cross.sh.
+# Installs the cross compiler, the libraries and qemu when root (for armhf,
+# a debootstrap'd chroot), builds with ARCH and runs the suite against that
+# binary under qemu-user; see tests/cross.sh.
 check-cross:
 	sh tests/cross.sh $(ARCH)
 
