@@ -143,3 +143,28 @@ print(int(s + n * 1e-9) & 0xffffffff)' $(stat -c '%Y %.9Y' "$f" | sed 's/ .*\./ 
 	run pyprime compile -v t
 	assert_output "0 compiled, 6 fresh, 0 failed"
 }
+
+@test "sources over 2^31 and 2^32 bytes are fresh by their size mod 2^32, as CPython checks it" {
+	mkdir big
+	for size in 2147483653 4294967301; do
+		printf 'x = 1\n' >big/m.py
+		truncate -s "$size" big/m.py
+		# The pyc CPython's importlib writes for it, and accepts.
+		"$PYTHON" - big/m.py <<-'EOF'
+			import importlib.util, os, sys
+			from importlib import _bootstrap_external as b
+			src = sys.argv[1]
+			st = os.stat(src)
+			data = b._code_to_timestamp_pyc(compile('x = 1', src, 'exec'),
+			                                int(st.st_mtime), st.st_size)
+			b._validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'm', {})
+			cfile = importlib.util.cache_from_source(src)
+			os.makedirs(os.path.dirname(cfile), exist_ok=True)
+			with open(cfile, 'wb') as f:
+			    f.write(data)
+		EOF
+		run pyprime compile -v big
+		assert_success
+		assert_output "0 compiled, 1 fresh, 0 failed"
+	done
+}
