@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 CHROOT_ARCHES=armhf
 CHROOT_TESTS="tests/identity.bats tests/fresh.bats tests/safety.bats
 	tests/clean.bats tests/sources.bats tests/isolation.bats tests/import.bats"
-CHROOT_PACKAGES=python3,libpython3-dev,bats,bats-assert,bats-support,bats-file,strace,procps,util-linux,bsdutils
+CHROOT_PACKAGES=python3,libpython3-dev,libpython3.11-testsuite,bats,bats-assert,bats-support,bats-file,strace,procps,util-linux,bsdutils
 
 in_chroot() {
 	case " $CHROOT_ARCHES " in *" $1 "*) return 0 ;; esac
