@@ -29,9 +29,12 @@ check_pycs() {
 	fi
 }
 
-# Start pyprime in its own process group; sets PID.
+# Start pyprime in its own process group; sets PID.  SIGINT as at a
+# terminal: a background job starts with it ignored, which matters until
+# pyprime sets its handler (long enough to see under qemu-user).
 start() {
-	setsid "$PYPRIME" "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	setsid env --default-signal=INT "$PYPRIME" "$@" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 }
 
