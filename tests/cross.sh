@@ -90,13 +90,13 @@ root() {
 
 # Run COMMAND... in $ROOT with the tree at the same path, then unmount.
 chroot_run() {
-	for d in proc sys dev "$PWD"; do
+	for d in /proc /sys /dev /dev/pts "$PWD"; do
 		mkdir -p "$ROOT$d"
 		mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
 	done
 	ret=0
 	chroot "$ROOT" "$@" || ret=$?
-	for d in "$PWD" dev sys proc; do
+	for d in "$PWD" /dev/pts /dev /sys /proc; do
 		umount "$ROOT$d"
 	done
 	return $ret
