@@ -90,6 +90,8 @@ root() {
 
 # Run COMMAND... in $ROOT with the tree at the same path, then unmount.
 chroot_run() {
+	# The root a mount point of its own, for unshare -m (mount tests).
+	mountpoint -q "$ROOT" || mount --bind "$ROOT" "$ROOT"
 	for d in /proc /sys /dev /dev/pts "$PWD"; do
 		mkdir -p "$ROOT$d"
 		mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
@@ -99,6 +101,7 @@ chroot_run() {
 	for d in "$PWD" /dev/pts /dev /sys /proc; do
 		umount "$ROOT$d"
 	done
+	umount "$ROOT"
 	return $ret
 }
 
