@@ -2,15 +2,21 @@
 # libpython3.
 #
 #   make                  build src/pyprime
+#   make ARCH=arm64       cross-build build/arm64/pyprime (any Debian arch)
 #   make check            build, then run the bats suite (tests/*.bats)
+#   make check-cross ARCH=arm64   the suite against the arm64 build under
+#                         qemu, installing what it needs when root (armhf:
+#                         in a chroot)
 #   make check SANITIZE=1 the same with ASan and UBSan
 #   make fuzz             fuzz strip_source() for FUZZ_TIME seconds (30),
 #                         from FUZZ_SEED (1; 0 for a random one)
 #   make install          into $(DESTDIR)$(PREFIX)
 #
 # CC, PKG_CONFIG, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are honoured;
-# cross builds pass triplet-prefixed CC and PKG_CONFIG.  The fuzzer is built
-# with FUZZ_CC (clang) and FUZZ_CFLAGS.
+# cross builds pass triplet-prefixed CC and PKG_CONFIG (debian/rules does),
+# or ARCH, which picks them and builds out of tree in BUILDDIR.  SYSROOT
+# builds against a root filesystem of that architecture instead of multiarch
+# packages.  The fuzzer is built with FUZZ_CC (clang) and FUZZ_CFLAGS.
 
 VERSION = 0.1.0
 
@@ -26,6 +32,25 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS ?= -O1 -g
 FUZZ_TIME ?= 30
 FUZZ_SEED ?= 1
+
+# make ARCH=arm64: $(TRIPLET)-gcc and $(TRIPLET)-pkg-config, objects and
+# binary in build/arm64, so that the native ones in src/ stay.  Only from the
+# command line: some environments export an unrelated ARCH.
+ifeq ($(origin ARCH),command line)
+TRIPLET := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+BUILDDIR ?= build/$(ARCH)
+ifeq ($(origin CC),default)
+CC = $(TRIPLET)-gcc
+endif
+PKG_CONFIG = $(TRIPLET)-pkg-config
+endif
+BUILDDIR ?= src
+ifdef SYSROOT
+CC += --sysroot=$(SYSROOT)
+PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
+	PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig \
+	pkg-config
+endif
 
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
@@ -47,26 +72,26 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
-OBJS = src/main.o src/cmd-compile.o src/cmd-clean.o src/compile.o \
-	src/clean.o src/pyrt.o src/pyc.o src/pysrc.o src/sources.o \
-	src/dpkg.o src/pool.o src/atomic.o src/progress.o src/dir.o src/util.o \
-	src/cmd-register.o src/cmd-rebuild.o src/package.o src/registry.o \
-	src/cmd-strip.o src/striptree.o src/strip.o src/pytok.o \
-	src/linemap.o src/cmd-traceback.o
+MODULES = main cmd-compile cmd-clean compile clean pyrt pyc pysrc sources \
+	dpkg pool atomic progress dir util cmd-register cmd-rebuild package \
+	registry cmd-strip striptree strip pytok linemap cmd-traceback
+OBJS = $(MODULES:%=$(BUILDDIR)/%.o)
+BIN = $(BUILDDIR)/pyprime
 
 # A sanitized build must not mix with a plain one.
 BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)
 
-all: src/pyprime
+all: $(BIN)
 
-src/pyprime: $(OBJS)
+$(BIN): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS)
 
-src/%.o: src/%.c src/.flavour-$(BUILD_FLAVOUR)
+$(BUILDDIR)/%.o: src/%.c $(BUILDDIR)/.flavour-$(BUILD_FLAVOUR)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-src/.flavour-$(BUILD_FLAVOUR):
-	rm -f src/*.o src/.flavour-*
+$(BUILDDIR)/.flavour-$(BUILD_FLAVOUR):
+	mkdir -p $(BUILDDIR)
+	rm -f $(BUILDDIR)/*.o $(BUILDDIR)/.flavour-*
 	touch $@
 
 # A sanitized run aborts at the first report.
@@ -76,8 +101,14 @@ CHECK_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 endif
 
-check: src/pyprime
-	$(CHECK_ENV) $(BATS) tests
+check: $(BIN)
+	$(CHECK_ENV) PYPRIME=$(CURDIR)/$(BIN) $(BATS) tests
+
+# Installs the cross compiler, the libraries and qemu when root (for armhf,
+# a debootstrap'd chroot), builds with ARCH and runs the suite against that
+# binary under qemu-user; see tests/cross.sh.
+check-cross:
+	sh tests/cross.sh $(ARCH)
 
 # The fuzzer drives the pure-C stripper and tokenizer, built again with
 # clang's libFuzzer, ASan and UBSan, without libpython.
@@ -100,9 +131,9 @@ tests/fuzz/strip.o: tests/fuzz/strip.c
 tests/fuzz/src-%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-install: src/pyprime
+install: $(BIN)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	$(INSTALL) -m 755 src/pyprime $(DESTDIR)$(BINDIR)/pyprime
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/pyprime
 	$(INSTALL) -m 644 src/pyprime.1 $(DESTDIR)$(MANDIR)/man1/pyprime.1
 
 uninstall:
@@ -110,8 +141,9 @@ uninstall:
 
 clean:
 	rm -f src/pyprime src/*.o src/*.d src/.flavour-*
+	rm -rf build
 	rm -f tests/fuzz/fuzz-strip tests/fuzz/*.o tests/fuzz/*.d
 
-.PHONY: all check fuzz install uninstall clean
+.PHONY: all check check-cross fuzz install uninstall clean
 
 -include $(OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

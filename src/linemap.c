@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,11 +134,11 @@ static void add_run(struct linemap_entry *e, unsigned src, unsigned len)
 /* A decimal number from 1 to MAX_LINE at *P, which is moved past it. */
 static unsigned number(const char **p)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;	/* a long would wrap on 32-bit before the check */
 	const char *s = *p;
 
 	while (*s >= '0' && *s <= '9') {
-		v = v * 10 + (unsigned long)(*s++ - '0');
+		v = v * 10 + (uint64_t)(*s++ - '0');
 		if (v > MAX_LINE)
 			return 0;
 	}

@@ -205,15 +205,16 @@ static int receive(struct pool *p, struct worker *w)
 {
 	uint32_t hdr[4];
 	char *msg = NULL;
+	size_t len;
 	int ret = -1;
 
 	if (read_full(w->from, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
 	    hdr[0] != (uint32_t)w->job)
 		return -1;
-	if (hdr[2] || hdr[3]) {
-		msg = xmalloc((size_t)hdr[2] + hdr[3]);
-		if (read_full(w->from, msg, (size_t)hdr[2] + hdr[3]) !=
-		    (ssize_t)hdr[2] + hdr[3])
+	len = (size_t)hdr[2] + hdr[3];
+	if (len) {
+		msg = xmalloc(len);
+		if (read_full(w->from, msg, len) != (ssize_t)len)
 			goto out;
 	}
 	w->job = -1;

@@ -130,7 +130,7 @@ listing() {
 }
 
 @test "one directory read per directory: 3000 sources in one directory" {
-	command -v strace >/dev/null || skip "strace is not installed"
+	need_strace
 	mkdir big
 	for i in $(seq 3000); do echo "x = $i" >big/m$i.py; done
 	pyprime compile -q -O0 -O2 big

@@ -261,7 +261,7 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 }
 
 @test "--fsync syncs each pyc and its directory" {
-	command -v strace >/dev/null || skip "strace is not installed"
+	need_strace
 	cp -a "$BATS_TEST_DIRNAME/fixtures/sample-app/inventory" app
 	run trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile --fsync app
 	assert_success

@@ -16,10 +16,13 @@ TEST_DEPS="bats bats-assert bats-support bats-file libpython3.11-testsuite
 	strace man-db util-linux bsdutils procps shellcheck clang libclang-rt-14-dev
 	build-essential debhelper dpkg-dev devscripts lintian"
 
+# The packages of "$@" not installed for this architecture (a multiarch
+# one of another architecture, such as libpython3-dev:arm64, doesn't count).
 missing() {
+	native=$(dpkg --print-architecture)
 	for pkg in "$@"; do
-		status=$(dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null) || status=
-		[ "$status" = installed ] || printf '%s ' "$pkg"
+		dpkg-query -W -f '${Architecture} ${db:Status-Status}\n' "$pkg" 2>/dev/null |
+			grep -qE "^($native|all) installed$" || printf '%s ' "$pkg"
 	done
 }
 

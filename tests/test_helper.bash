@@ -53,6 +53,14 @@ leftover_temps() {
 	find "$1" -name '.pyprime-*.tmp'
 }
 
+# Skip unless strace can trace here: an ARM strace run by qemu-user in a
+# foreign chroot cannot (qemu does not emulate ptrace).
+need_strace() {
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null ||
+		skip "strace cannot trace here: no ptrace (an emulated strace under qemu-user)"
+}
+
 # strace, with the leak checker of a sanitized build off: it can't work
 # under ptrace.
 trace() {

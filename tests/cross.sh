@@ -1,0 +1,167 @@
+#!/bin/sh
+# The bats suite against a cross-built pyprime run under qemu-user:
+#
+#   sh tests/cross.sh deps ARCH          only install what is missing
+#   sh tests/cross.sh ARCH [BATS ARGS]   build build/ARCH/pyprime, run tests
+#
+# When root, missing packages are installed (multiarch ARCH libraries, the
+# cross compiler, qemu-user-static) and qemu's binfmt handler is enabled, so
+# that the binary runs as it is; otherwise the commands are printed.
+# Exits 3 when they could not be installed, so that CI can tell.
+#
+# armhf multiarch does not install from every mirror (an armhf security
+# index out of step with the main one), so armhf gets a chroot instead: a
+# debootstrap'd bookworm in ROOT (/var/tmp/pyprime-armhf-root), both the
+# sysroot of the cross build and where the suite runs, against the chroot's
+# own python3.  Only the tests of the binary itself run there by default;
+# those of the Debian packaging need tools the chroot does not have.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+CHROOT_ARCHES=armhf
+CHROOT_TESTS="tests/identity.bats tests/fresh.bats tests/safety.bats
+	tests/clean.bats tests/sources.bats tests/isolation.bats tests/import.bats"
+CHROOT_PACKAGES=python3,libpython3-dev,libpython3.11-testsuite,bats,bats-assert,bats-support,bats-file,strace,procps,util-linux,bsdutils
+
+in_chroot() {
+	case " $CHROOT_ARCHES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+deps() {
+	arch=$1
+	triplet=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE 2>/dev/null)
+	if in_chroot "$arch"; then
+		need="crossbuild-essential-$arch qemu-user-static binfmt-support file
+			debootstrap"
+	else
+		need="crossbuild-essential-$arch qemu-user-static binfmt-support file
+			libpython3-dev:$arch pkgconf:$arch"
+	fi
+	missing=
+	for pkg in $need; do
+		status=$(dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null) || status=
+		[ "$status" = installed ] || missing="$missing $pkg"
+	done
+	if [ -n "$missing" ]; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "the $arch suite needs these Debian packages; as root, run:" >&2
+			echo "  dpkg --add-architecture $arch && apt-get update &&" \
+				"apt-get install -y --no-install-recommends$missing" >&2
+			exit 3
+		fi
+		echo "installing:$missing" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		in_chroot "$arch" || dpkg --add-architecture "$arch"
+		apt-get update -q >/dev/null || true
+		# shellcheck disable=SC2086
+		if ! apt-get install -y -q --no-install-recommends $missing >/dev/null; then
+			echo "cannot install the $arch packages:$missing" >&2
+			exit 3
+		fi
+	fi
+	binfmt "$arch"
+	if in_chroot "$arch"; then
+		root "$arch"
+	elif ! command -v "$triplet-pkg-config" >/dev/null ||
+		! "$triplet-pkg-config" --exists python3-embed; then
+		echo "no python3-embed for $arch ($triplet-pkg-config)" >&2
+		exit 3
+	fi
+}
+
+# A bookworm chroot of ARCH in $ROOT with what the suite needs.
+root() {
+	[ -x "$ROOT/usr/bin/python3" ] && [ -x "$ROOT/usr/bin/bats" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "the $1 suite needs a chroot; as root, run:" >&2
+		echo "  debootstrap --variant=minbase --arch=$1 --include=$CHROOT_PACKAGES bookworm $ROOT" >&2
+		exit 3
+	fi
+	echo "debootstrap $1 into $ROOT" >&2
+	if ! debootstrap --variant=minbase --arch="$1" \
+		--include="$CHROOT_PACKAGES" bookworm "$ROOT" >"$ROOT.log" 2>&1; then
+		tail -5 "$ROOT.log" >&2
+		echo "cannot debootstrap $1 into $ROOT" >&2
+		exit 3
+	fi
+}
+
+# Run COMMAND... in $ROOT with the tree at the same path, then unmount.
+chroot_run() {
+	# The root a mount point of its own, for unshare -m (mount tests).
+	mountpoint -q "$ROOT" || mount --bind "$ROOT" "$ROOT"
+	for d in /proc /sys /dev /dev/pts "$PWD"; do
+		mkdir -p "$ROOT$d"
+		mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
+	done
+	ret=0
+	chroot "$ROOT" "$@" || ret=$?
+	for d in "$PWD" /dev/pts /dev /sys /proc; do
+		umount "$ROOT$d"
+	done
+	umount "$ROOT"
+	return $ret
+}
+
+# qemu's handler for ARCH, so that the kernel runs its binaries through it.
+binfmt() {
+	case $1 in
+	arm64) qemu="qemu-aarch64" ;;
+	armhf|armel) qemu="qemu-arm" ;;
+	*) qemu="qemu-$1" ;;
+	esac
+	f=/proc/sys/fs/binfmt_misc
+	[ -e "$f/status" ] || mount -t binfmt_misc binfmt_misc "$f" 2>/dev/null || true
+	if ! grep -qx enabled "$f/$qemu" 2>/dev/null; then
+		update-binfmts --enable "$qemu" 2>/dev/null || true
+	fi
+	if ! grep -qx enabled "$f/$qemu" 2>/dev/null; then
+		echo "cannot enable binfmt_misc for $qemu" >&2
+		exit 3
+	fi
+}
+
+case ${1:-} in
+deps)
+	[ $# -eq 2 ] || { echo "usage: sh tests/cross.sh deps ARCH" >&2; exit 2; }
+	ROOT=${ROOT:-/var/tmp/pyprime-$2-root}
+	deps "$2"
+	exit 0 ;;
+""|-*)
+	echo "usage: sh tests/cross.sh [deps] ARCH [bats args]" >&2
+	exit 2 ;;
+esac
+
+arch=$1
+shift
+ROOT=${ROOT:-/var/tmp/pyprime-$arch-root}
+sh tests/setup.sh deps
+deps "$arch"
+if in_chroot "$arch"; then
+	make -s ARCH="$arch" SYSROOT="$ROOT"
+else
+	make -s ARCH="$arch"
+fi
+bin=$PWD/build/$arch/pyprime
+want=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)
+case $want in
+arm) want=ARM, ;;
+esac
+if ! file -L "$bin" | grep -q "$want"; then
+	echo "$bin is not an $arch binary: $(file -L "$bin")" >&2
+	exit 1
+fi
+if in_chroot "$arch"; then
+	# shellcheck disable=SC2086
+	[ $# -gt 0 ] || set -- $CHROOT_TESTS
+	echo "== chroot $ROOT: PYPRIME=$bin bats $*" >&2
+	# shellcheck disable=SC2016
+	chroot_run env PYPRIME="$bin" sh -c 'cd "$1" && shift && exec bats "$@"' \
+		sh "$PWD" "$@"
+	exit
+fi
+echo "== PYPRIME=$bin bats ${*:-tests}" >&2
+[ $# -gt 0 ] || set -- tests
+PYPRIME=$bin exec bats "$@"
