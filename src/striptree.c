@@ -730,8 +730,8 @@ static void print_totals(const char *name, const struct strip_totals *t)
 	printf("  removed    %zu docstrings, %zu comments\n", t->docstrings,
 	       t->comments);
 	if (t->kept_doc)
-		printf("  __doc__    %zu modules name __doc__: their docstrings "
-		       "kept (--force-docstrings strips them)\n", t->kept_doc);
+		printf("  __doc__    %zu named __doc__ and kept their docstrings "
+		       "(--force-docstrings strips them)\n", t->kept_doc);
 }
 
 /* mkdir -p PATH. */

@@ -224,7 +224,7 @@ print(len(s))$'
 	printf '"""Usage: tool [-h]"""\nimport sys\ndef f():\n    """f doc"""\nprint(__doc__)\n' >orig/cli.py
 	run pyprime strip --stats -o out orig
 	assert_success
-	assert_output --partial '1 modules name __doc__: their docstrings kept'
+	assert_output --partial '__doc__    1 named __doc__ and kept their docstrings'
 	grep -q 'Usage: tool' out/cli.py
 	grep -q 'f doc' out/cli.py
 	run pyprime strip --force-docstrings -o out2 orig
