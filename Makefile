@@ -74,7 +74,9 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 MODULES = main cmd-compile cmd-clean compile clean pyrt pyc pysrc sources \
 	dpkg pool atomic progress dir util cmd-register cmd-rebuild package \
-	registry cmd-strip striptree strip pytok linemap cmd-traceback
+	registry cmd-strip striptree strip pytok linemap cmd-traceback \
+	cmd-time cmd-report timing run cache ramdisk tree stats imptime \
+	output svg envinfo
 OBJS = $(MODULES:%=$(BUILDDIR)/%.o)
 BIN = $(BUILDDIR)/pyprime
 
@@ -84,7 +86,7 @@ BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)
 all: $(BIN)
 
 $(BIN): $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS) -lm
 
 $(BUILDDIR)/%.o: src/%.c $(BUILDDIR)/.flavour-$(BUILD_FLAVOUR)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -104,22 +104,7 @@ static void on_signal(int sig)
 
 void atomic_catch_signals(void)
 {
-	struct sigaction sa;
-
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction old;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
-		/* A signal ignored when we started (nohup) stays ignored. */
-		if (sigaction(sigs[i], NULL, &old) == 0 &&
-		    old.sa_handler == SIG_IGN)
-			continue;
-		sigaction(sigs[i], &sa, NULL);
-	}
+	catch_stop_signals(on_signal);
 }
 
 /* Refuse to replace anything but a regular file (or nothing). */

@@ -15,5 +15,7 @@ int cmd_register(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
 int cmd_strip(int argc, char **argv);
 int cmd_traceback(int argc, char **argv);
+int cmd_time(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

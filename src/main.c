@@ -24,6 +24,9 @@ static const struct {
 	{ "strip", cmd_strip, "remove docstrings, comments and blank lines" },
 	{ "traceback", cmd_traceback,
 	  "map a stripped tree's traceback to the source lines" },
+	{ "time", cmd_time, "time a Python program's start, warm or cold" },
+	{ "report", cmd_report,
+	  "time a tree as source, stripped and compiled, on disk and in RAM" },
 };
 
 static const char usage_line[] =

@@ -79,6 +79,13 @@ int has_suffix(const char *s, const char *suffix);
 int cmp_strings(const void *a, const void *b);
 /* Free a NULL-terminated array of strings and the strings. */
 void free_strings(char **v);
+/*
+ * Install HANDLER for SIGINT, SIGTERM and SIGHUP; a signal that was
+ * ignored when pyprime started (nohup, a shell's background job) stays
+ * ignored.
+ */
+void catch_stop_signals(void (*handler)(int));
+
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 #endif

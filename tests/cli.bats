@@ -23,7 +23,7 @@ usage_of() {
 	command -v man >/dev/null || skip "man is not installed"
 	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
 		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
-	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 8 ]
+	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 10 ]
 	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
 	assert_equal "$(grep '^pyprime compile' <<<"$synopsis" | squeeze)" "$(usage_of compile)"
 	assert_equal "$(grep '^pyprime clean' <<<"$synopsis" | squeeze)" "$(usage_of clean)"
@@ -31,12 +31,14 @@ usage_of() {
 	assert_equal "$(grep '^pyprime rebuild' <<<"$synopsis" | squeeze)" "$(usage_of rebuild)"
 	assert_equal "$(grep '^pyprime traceback' <<<"$synopsis" | squeeze)" "$(usage_of traceback)"
 	assert_equal "$(grep '^pyprime strip' <<<"$synopsis" | squeeze)" "$(usage_of strip)"
+	assert_equal "$(grep '^pyprime time' <<<"$synopsis" | squeeze)" "$(usage_of time)"
+	assert_equal "$(grep '^pyprime report' <<<"$synopsis" | squeeze)" "$(usage_of report)"
 }
 
 @test "the man page documents every option --help lists and every exit status" {
 	command -v man >/dev/null || skip "man is not installed"
 	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
-	for cmd in compile clean register rebuild strip traceback; do
+	for cmd in compile clean register rebuild strip traceback time report; do
 		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
 		done
@@ -48,7 +50,7 @@ usage_of() {
 }
 
 @test "--help goes to stdout and exits 0" {
-	for args in --help "compile --help" "clean -h" "strip -h" "traceback -h"; do
+	for args in --help "compile --help" "clean -h" "strip -h" "traceback -h" "time -h" "report --help"; do
 		run --separate-stderr pyprime $args
 		assert_success
 		assert_line --index 0 --regexp '^usage: pyprime'
