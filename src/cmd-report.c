@@ -131,12 +131,13 @@ struct report {
 	struct envinfo env;
 };
 
+extern char **environ;
+
 /* Run "pyprime ARGS" (this binary), showing its messages as warnings. */
 static int run_self(struct report *r, const char *const *args)
 {
 	const char *argv[16];
 	struct run_result res = { .err = BUF_INIT };
-	char *env[] = { NULL };
 	size_t i;
 	int ret;
 
@@ -144,7 +145,7 @@ static int run_self(struct report *r, const char *const *args)
 	for (i = 0; args[i] && i < ARRAY_SIZE(argv) - 2; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	ret = run_once((char *const *)argv, env, 0, &res);
+	ret = run_once((char *const *)argv, environ, 0, &res);
 	if (res.err.len) {
 		progress_clear();
 		fwrite(res.err.data, 1, res.err.len, stderr);
