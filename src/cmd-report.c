@@ -970,6 +970,14 @@ static int run_report(const struct report_opts *o)
 		return error_errno("cannot find this program");
 	self[n] = '\0';
 	r.self = xstrdup(self);
+	if (realpath(o->scratch, self)) {
+		size_t len = strlen(o->t.tree);
+
+		if (!strncmp(self, o->t.tree, len) &&
+		    (self[len] == '/' || !self[len]))
+			return error("the scratch directory '%s' is inside the"
+				     " tree '%s'", o->scratch, o->t.tree);
+	}
 	run_catch_signals();
 	r.scratch = xasprintf("%s/pyprime-report.XXXXXX", o->scratch);
 	if (!mkdtemp(r.scratch)) {

@@ -193,3 +193,12 @@ assert os.environ["PYTHONPATH"] == sys.argv[1] + ":/nonexistent", os.environ["PY
 	assert_output --partial "--purge is tree, all or system"
 	run -2 pyprime time -r 0 -c pass
 }
+
+@test "-m imports from the tree, never from the current directory" {
+	mkdir -p "$BATS_TEST_TMPDIR/cwd/app"
+	printf 'raise SystemExit("the copy in the current directory")\n' >"$BATS_TEST_TMPDIR/cwd/app/__init__.py"
+	cd "$BATS_TEST_TMPDIR/cwd"
+	run -0 pyprime time -q -r 1 -C "$DISKDIR/app" -m app
+	run -1 pyprime time -q -r 1 -C "$BATS_TEST_TMPDIR/cwd" -m app
+	assert_output --partial "the copy in the current directory"
+}
