@@ -797,6 +797,11 @@ static void write_json(FILE *f, const struct report *r)
 		for (i = 0; i < c->s.n; i++)
 			fprintf(f, "%s%.4f", i ? ", " : "",
 				c->s.sample[i].wall_ms);
+		fputs("],\n     \"outliers_ms\": [", f);
+		for (i = 0, any = 0; i < c->s.n; i++)
+			if (stats_outlier(&c->wall, c->s.sample[i].wall_ms))
+				fprintf(f, "%s%.4f", any++ ? ", " : "",
+					c->s.sample[i].wall_ms);
 		fputs("]}", f);
 	}
 	fputs("\n  ],\n  \"imports\": {", f);

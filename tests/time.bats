@@ -39,6 +39,7 @@ time.sleep(0.2)'
 	json "$j" 'all(140 <= s["user_ms"] + s["sys_ms"] for s in j["samples"]) or exit(1)'
 	json "$j" 'all(s["maxrss_kb"] >= 64 * 1024 for s in j["samples"]) or exit(1)'
 	json "$j" 'j["wall_ms"]["min"] <= j["wall_ms"]["median"] <= j["wall_ms"]["max"] or exit(1)'
+	json "$j" 'sum(s["outlier"] for s in j["samples"]) == j["wall_ms"]["outliers"] or exit(1)'
 }
 
 @test "the table shows every statistic of wall, user, sys and RSS" {
