@@ -63,11 +63,18 @@ json() {
 }
 
 @test "pyc imports faster than source, warm, from disk and from RAM" {
-	local j=$OUT/r.json
-	for m in disk ram; do
-		json "$j" "{(c[\"variant\"], c[\"state\"], c[\"medium\"]): c[\"wall_ms\"][\"median\"] for c in j[\"cells\"]}" >/dev/null
-		json "$j" "(lambda t: t[\"pyc\", \"warm\", \"$m\"] < t[\"source\", \"warm\", \"$m\"])({(c[\"variant\"], c[\"state\"], c[\"medium\"]): c[\"wall_ms\"][\"median\"] for c in j[\"cells\"]}) or exit(1)"
-	done
+	# A loaded machine only adds time: the fastest run, and the CPU time
+	# (not waiting for a CPU), say what the tree costs.
+	"$PYTHON" - "$OUT/r.json" <<'EOF'
+import json, sys
+cells = {(c["variant"], c["state"], c["medium"]): c for c in json.load(open(sys.argv[1]))["cells"]}
+def cpu(c):
+    return c["user_ms"]["median"] + c["sys_ms"]["median"]
+for m in ("disk", "ram"):
+    pyc, src = cells["pyc", "warm", m], cells["source", "warm", m]
+    assert pyc["wall_ms"]["min"] < src["wall_ms"]["min"], (m, pyc["wall_ms"], src["wall_ms"])
+    assert cpu(pyc) < cpu(src), (m, cpu(pyc), cpu(src))
+EOF
 }
 
 @test "the CSV holds the same numbers as the JSON" {
