@@ -72,6 +72,8 @@ void fileset_uniq(struct fileset *fs)
 {
 	size_t i, j = 0;
 
+	if (!fs->n)
+		return;
 	qsort(fs->path, fs->n, sizeof(*fs->path), cmp_strings);
 	for (i = 0; i < fs->n; i++) {
 		if (j && !strcmp(fs->path[j - 1], fs->path[i]))

@@ -131,12 +131,13 @@ struct report {
 	struct envinfo env;
 };
 
+extern char **environ;
+
 /* Run "pyprime ARGS" (this binary), showing its messages as warnings. */
 static int run_self(struct report *r, const char *const *args)
 {
 	const char *argv[16];
 	struct run_result res = { .err = BUF_INIT };
-	char *env[] = { NULL };
 	size_t i;
 	int ret;
 
@@ -144,7 +145,7 @@ static int run_self(struct report *r, const char *const *args)
 	for (i = 0; args[i] && i < ARRAY_SIZE(argv) - 2; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	ret = run_once((char *const *)argv, env, 0, &res);
+	ret = run_once((char *const *)argv, environ, 0, &res);
 	if (res.err.len) {
 		progress_clear();
 		fwrite(res.err.data, 1, res.err.len, stderr);
@@ -796,6 +797,11 @@ static void write_json(FILE *f, const struct report *r)
 		for (i = 0; i < c->s.n; i++)
 			fprintf(f, "%s%.4f", i ? ", " : "",
 				c->s.sample[i].wall_ms);
+		fputs("],\n     \"outliers_ms\": [", f);
+		for (i = 0, any = 0; i < c->s.n; i++)
+			if (stats_outlier(&c->wall, c->s.sample[i].wall_ms))
+				fprintf(f, "%s%.4f", any++ ? ", " : "",
+					c->s.sample[i].wall_ms);
 		fputs("]}", f);
 	}
 	fputs("\n  ],\n  \"imports\": {", f);
@@ -969,6 +975,14 @@ static int run_report(const struct report_opts *o)
 		return error_errno("cannot find this program");
 	self[n] = '\0';
 	r.self = xstrdup(self);
+	if (realpath(o->scratch, self)) {
+		size_t len = strlen(o->t.tree);
+
+		if (!strncmp(self, o->t.tree, len) &&
+		    (self[len] == '/' || !self[len]))
+			return error("the scratch directory '%s' is inside the"
+				     " tree '%s'", o->scratch, o->t.tree);
+	}
 	run_catch_signals();
 	r.scratch = xasprintf("%s/pyprime-report.XXXXXX", o->scratch);
 	if (!mkdtemp(r.scratch)) {

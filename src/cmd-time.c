@@ -107,6 +107,8 @@ static void print_table(const struct time_opts *o, const struct series *s,
 		printf("  %zu  %s\n", st.outliers, i == M_RSS ? "MB" : "ms");
 		free(v);
 	}
+	if (!o->cold && s->tree_in_ram)
+		printf("\n  the tree is on tmpfs: its pages can't be evicted\n");
 	if (o->cold) {
 		size_t bad = series_not_cold(s);
 
@@ -145,6 +147,8 @@ static void print_imports(const struct time_opts *o, struct series *s)
 static void write_json(FILE *f, const struct time_opts *o,
 		       const struct series *s, const char *medium)
 {
+	struct stats wall;
+	double *v;
 	size_t i, m;
 
 	fputs("{\n  \"command\": [", f);
@@ -164,23 +168,27 @@ static void write_json(FILE *f, const struct time_opts *o,
 	fprintf(f, "  \"runs\": %zu,\n  \"warmup\": %lu,\n", s->n, o->t.warmup);
 	fprintf(f, "  \"not_cold\": %zu,\n", series_not_cold(s));
 	for (m = 0; m < ARRAY_SIZE(measure_names); m++) {
-		double *v = series_values(s, m);
 		struct stats st;
 
+		v = series_values(s, m);
 		stats_compute(v, s->n, &st);
 		fprintf(f, "  \"%s\": ", measure_names[m]);
 		json_stats(f, &st);
 		fputs(",\n", f);
 		free(v);
 	}
+	v = series_values(s, M_WALL);
+	stats_compute(v, s->n, &wall);
+	free(v);
 	fputs("  \"samples\": [", f);
 	for (i = 0; i < s->n; i++) {
 		const struct sample *x = &s->sample[i];
 
 		fprintf(f, "%s\n    {\"wall_ms\": %.4f, \"user_ms\": %.3f,"
-			" \"sys_ms\": %.3f, \"maxrss_kb\": %.0f",
-			i ? "," : "", x->wall_ms, x->user_ms, x->sys_ms,
-			x->maxrss_kb);
+			" \"sys_ms\": %.3f, \"maxrss_kb\": %.0f,"
+			" \"outlier\": %s", i ? "," : "", x->wall_ms, x->user_ms,
+			x->sys_ms, x->maxrss_kb,
+			stats_outlier(&wall, x->wall_ms) ? "true" : "false");
 		if (o->cold) {
 			fprintf(f, ", \"resident_before\": %.4f,"
 				" \"resident\": %.4f", x->resident_before,

@@ -71,6 +71,9 @@ static char **build_argv(const struct series *s, int verbose)
 	free(python);
 	if (verbose)
 		push(&a, "-v");
+	/* the current directory must not shadow the tree being timed */
+	if (p->module || p->code)
+		push(&a, "-P");
 	if (s->no_bytecode)
 		push(&a, "-B");
 	if (s->optimize)

@@ -41,6 +41,7 @@ json() {
 	json "$j" 'all(0 < w["min"] <= w["median"] <= w["max"] and w["mad"] >= 0 and w["sd"] >= 0 for w in (c["wall_ms"] for c in j["cells"])) or exit(1)'
 	json "$j" 'all(c["user_ms"]["median"] + c["sys_ms"]["median"] > 0 and c["maxrss_kb"]["median"] > 1000 for c in j["cells"]) or exit(1)'
 	json "$j" 'all(c["speedup"] > 0 for c in j["cells"]) or exit(1)'
+	json "$j" 'all(len(c["outliers_ms"]) == c["wall_ms"]["outliers"] and set(c["outliers_ms"]) <= set(c["samples_ms"]) for c in j["cells"]) or exit(1)'
 	# the cold runs on disk were cold: the tree out of memory each time
 	json "$j" 'all(c["not_cold"] == 0 and c["resident_max"] <= 0.01 for c in j["cells"] if c["state"] == "cold" and c["medium"] == "disk") or exit(1)'
 	json "$j" 'j["environment"]["ramdisk"] in ("private tmpfs", "/dev/shm") or exit(1)'

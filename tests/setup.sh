@@ -1,7 +1,7 @@
 #!/bin/sh
 # Set up a Debian 12 machine for pyprime, build it, and run something:
 #
-#   sh tests/setup.sh demo        compile and strip the bundled sample app
+#   sh tests/setup.sh demo        compile, strip and time the bundled sample app
 #   sh tests/setup.sh check [MAKE ARGS...]   run the test suite
 #   sh tests/setup.sh deps        only install what is missing
 #
@@ -73,6 +73,12 @@ demo() {
 	echo
 	echo "The stripped app runs the same:"
 	run sh -c "cd stripped && /usr/bin/python3 -B -m inventory ../data/items.csv"
+	echo
+	echo "Time its start as source, stripped, pycs, -OO pycs and sourceless,"
+	echo "warm and cold (page cache purged), from disk and from a RAM disk:"
+	mkdir timed && cp -R inventory timed/
+	run "$pyprime" report -r 5 --top 5 -C timed --scratch "$app" \
+		-m inventory -- "$app/data/items.csv"
 }
 
 action=${1:-}

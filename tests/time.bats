@@ -39,6 +39,7 @@ time.sleep(0.2)'
 	json "$j" 'all(140 <= s["user_ms"] + s["sys_ms"] for s in j["samples"]) or exit(1)'
 	json "$j" 'all(s["maxrss_kb"] >= 64 * 1024 for s in j["samples"]) or exit(1)'
 	json "$j" 'j["wall_ms"]["min"] <= j["wall_ms"]["median"] <= j["wall_ms"]["max"] or exit(1)'
+	json "$j" 'sum(s["outlier"] for s in j["samples"]) == j["wall_ms"]["outliers"] or exit(1)'
 }
 
 @test "the table shows every statistic of wall, user, sys and RSS" {
@@ -192,4 +193,13 @@ assert os.environ["PYTHONPATH"] == sys.argv[1] + ":/nonexistent", os.environ["PY
 	run -2 pyprime time --purge some -c pass
 	assert_output --partial "--purge is tree, all or system"
 	run -2 pyprime time -r 0 -c pass
+}
+
+@test "-m imports from the tree, never from the current directory" {
+	mkdir -p "$BATS_TEST_TMPDIR/cwd/app"
+	printf 'raise SystemExit("the copy in the current directory")\n' >"$BATS_TEST_TMPDIR/cwd/app/__init__.py"
+	cd "$BATS_TEST_TMPDIR/cwd"
+	run -0 pyprime time -q -r 1 -C "$DISKDIR/app" -m app
+	run -1 pyprime time -q -r 1 -C "$BATS_TEST_TMPDIR/cwd" -m app
+	assert_output --partial "the copy in the current directory"
 }
