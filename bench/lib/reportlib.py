@@ -2,6 +2,7 @@
 report of pyprime time against hyperfine.  Timing is benchlib.py's "run".
 
     reportlib.py mktree STDLIB TREE MAIN    the stdlib MAIN's imports load
+    reportlib.py check JSON RUNS            pyprime report's cells, checked
     reportlib.py summary TOOL JSON          "median_ms mad/median n" of a run
     reportlib.py overhead DIR ROUNDS RUNS T_LO T_HI
 
@@ -141,6 +142,42 @@ def mktree(stdlib, tree, main):
     print(" ".join(sorted(tops)))
 
 
+# --- check ---------------------------------------------------------------------
+
+def check(path, runs):
+    """Check pyprime report's JSON: a cell for every variant, state and
+    medium, none failed, RUNS samples each, every cold run cold.  Prints
+    one line saying so, or one line per problem; exit status 1 then."""
+    runs = int(runs)
+    with open(path) as f:
+        data = json.load(f)
+    cells = data["cells"]
+    problems = []
+    keys = {(c["variant"], c["state"], c["medium"]) for c in cells}
+    variants = [v["name"] for v in data["variants"]]
+    want = len(variants) * len({k[1] for k in keys}) * \
+        len({k[2] for k in keys})
+    if len(keys) != len(cells) or len(cells) != want:
+        problems.append("%d cells, %d different, for %d variants"
+                        % (len(cells), len(keys), len(variants)))
+    for c in cells:
+        what = "%s %s %s" % (c["variant"], c["state"], c["medium"])
+        if c.get("failed"):
+            problems.append("%s failed: %s" % (what, c["failed"]))
+        elif c["wall_ms"]["n"] != runs or len(c["samples_ms"]) != runs:
+            problems.append("%s: %d runs, not %d" % (what, c["wall_ms"]["n"],
+                                                    runs))
+        if c.get("not_cold"):
+            problems.append("%s: %d runs were not cold" % (what,
+                                                          c["not_cold"]))
+    for p in problems:
+        print("  problem: " + p)
+    if problems:
+        sys.exit(1)
+    print("  checked: %d cells (%s), %d runs each, none failed, no cold run"
+          " found warm" % (len(cells), ", ".join(variants), runs))
+
+
 # --- summary, overhead -------------------------------------------------------
 
 def mad(xs, m):
@@ -223,7 +260,7 @@ def overhead(dirname, rounds, runs, t_lo, t_hi):
         med["pyprime"][0] / med["hyperfine"][0]))
     print("  (median and MAD of each round's wall times, from each tool's"
           " JSON samples;\n   median row: the median over rounds of each"
-          " column)")
+          " column, and the ratio of those)")
     for note in notes:
         print("  note: " + note)
 
@@ -252,10 +289,12 @@ def overhead(dirname, rounds, runs, t_lo, t_hi):
 
 def main(argv):
     if len(argv) < 2:
-        die("usage: reportlib.py mktree|summary|overhead ARGS")
+        die("usage: reportlib.py mktree|check|summary|overhead ARGS")
     cmd, args = argv[1], argv[2:]
     if cmd == "mktree" and len(args) == 3:
         mktree(*args)
+    elif cmd == "check" and len(args) == 2:
+        check(*args)
     elif cmd == "summary" and len(args) == 2:
         summary(*args)
     elif cmd == "overhead" and len(args) == 5:
