@@ -13,15 +13,15 @@
 # index out of step with the main one), so armhf gets a chroot instead: a
 # debootstrap'd bookworm in ROOT (/var/tmp/pyprime-armhf-root), both the
 # sysroot of the cross build and where the suite runs, against the chroot's
-# own python3.  Only the tests of the binary itself run there by default;
-# those of the Debian packaging need tools the chroot does not have.
+# own python3.  The chroot gets what tests/setup.sh installs on the host
+# (its own "setup.sh deps" run in it), so that the whole suite runs there,
+# packaging and fuzzing included.
 set -eu
 
 cd "$(dirname "$0")/.."
 
 CHROOT_ARCHES=armhf
-CHROOT_TESTS="tests/identity.bats tests/fresh.bats tests/safety.bats
-	tests/clean.bats tests/sources.bats tests/isolation.bats tests/import.bats"
+# What debootstrap includes; tests/setup.sh deps adds the rest in the chroot.
 CHROOT_PACKAGES=python3,libpython3-dev,libpython3.11-testsuite,bats,bats-assert,bats-support,bats-file,strace,procps,util-linux,bsdutils
 
 in_chroot() {
@@ -71,24 +71,35 @@ deps() {
 	fi
 }
 
-# A bookworm chroot of ARCH in $ROOT with what the suite needs.
+# A bookworm chroot of ARCH in $ROOT with what the suite needs: debootstrap
+# when there is none, then the chroot's own "setup.sh deps" (an existing
+# chroot gets what is missing).
 root() {
-	[ -x "$ROOT/usr/bin/python3" ] && [ -x "$ROOT/usr/bin/bats" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
+		[ -x "$ROOT/usr/bin/python3" ] && [ -x "$ROOT/usr/bin/bats" ] && return 0
 		echo "the $1 suite needs a chroot; as root, run:" >&2
 		echo "  debootstrap --variant=minbase --arch=$1 --include=$CHROOT_PACKAGES bookworm $ROOT" >&2
 		exit 3
 	fi
-	echo "debootstrap $1 into $ROOT" >&2
-	if ! debootstrap --variant=minbase --arch="$1" \
-		--include="$CHROOT_PACKAGES" bookworm "$ROOT" >"$ROOT.log" 2>&1; then
-		tail -5 "$ROOT.log" >&2
-		echo "cannot debootstrap $1 into $ROOT" >&2
+	if [ ! -x "$ROOT/usr/bin/python3" ] || [ ! -x "$ROOT/usr/bin/bats" ]; then
+		echo "debootstrap $1 into $ROOT" >&2
+		if ! debootstrap --variant=minbase --arch="$1" \
+			--include="$CHROOT_PACKAGES" bookworm "$ROOT" >"$ROOT.log" 2>&1; then
+			tail -5 "$ROOT.log" >&2
+			echo "cannot debootstrap $1 into $ROOT" >&2
+			exit 3
+		fi
+	fi
+	# shellcheck disable=SC2016
+	if ! chroot_run sh -c 'cd "$1" && exec sh tests/setup.sh deps' sh "$PWD"; then
+		echo "cannot install the test suite's packages in $ROOT" >&2
 		exit 3
 	fi
 }
 
 # Run COMMAND... in $ROOT with the tree at the same path, then unmount.
+# A git directory outside the tree (a worktree's) is there read-only, so
+# that git in the chroot sees the checkout as the host does.
 chroot_run() {
 	# The root a mount point of its own, for unshare -m (mount tests).
 	mountpoint -q "$ROOT" || mount --bind "$ROOT" "$ROOT"
@@ -96,8 +107,19 @@ chroot_run() {
 		mkdir -p "$ROOT$d"
 		mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
 	done
+	git=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || git=
+	case $git in
+	""|"$PWD"/*) git= ;;
+	*)
+		mkdir -p "$ROOT$git"
+		if ! mountpoint -q "$ROOT$git"; then
+			mount --bind "$git" "$ROOT$git"
+			mount -o remount,bind,ro "$ROOT$git"
+		fi ;;
+	esac
 	ret=0
 	chroot "$ROOT" "$@" || ret=$?
+	[ -z "$git" ] || umount "$ROOT$git"
 	for d in "$PWD" /dev/pts /dev /sys /proc; do
 		umount "$ROOT$d"
 	done
@@ -154,8 +176,7 @@ if ! file -L "$bin" | grep -q "$want"; then
 	exit 1
 fi
 if in_chroot "$arch"; then
-	# shellcheck disable=SC2086
-	[ $# -gt 0 ] || set -- $CHROOT_TESTS
+	[ $# -gt 0 ] || set -- tests
 	echo "== chroot $ROOT: PYPRIME=$bin bats $*" >&2
 	# shellcheck disable=SC2016
 	chroot_run env PYPRIME="$bin" sh -c 'cd "$1" && shift && exec bats "$@"' \

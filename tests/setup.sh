@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD_DEPS="gcc make pkgconf libpython3-dev python3"
 TEST_DEPS="bats bats-assert bats-support bats-file libpython3.11-testsuite
 	strace man-db util-linux bsdutils procps shellcheck clang libclang-rt-14-dev
-	build-essential debhelper dpkg-dev devscripts lintian
+	build-essential debhelper dpkg-dev devscripts lintian git
 	util-linux-extra vmtouch libxml2-utils librsvg2-bin file"
 
 # The packages of "$@" not installed for this architecture (a multiarch
