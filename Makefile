@@ -45,9 +45,11 @@ endif
 PKG_CONFIG = $(TRIPLET)-pkg-config
 endif
 BUILDDIR ?= src
+# (override: debhelper passes CC and PKG_CONFIG on the command line)
 ifdef SYSROOT
-CC += --sysroot=$(SYSROOT)
-PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
+TRIPLET ?= $(shell $(CC) -dumpmachine)
+override CC += --sysroot=$(SYSROOT)
+override PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
 	PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig \
 	pkg-config
 endif
