@@ -186,5 +186,6 @@ int cache_on_tmpfs(const char *path)
 
 	if (statfs(path, &sfs) < 0)
 		return 0;
-	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+	return (unsigned long)sfs.f_type == TMPFS_MAGIC ||
+	       (unsigned long)sfs.f_type == RAMFS_MAGIC;
 }
