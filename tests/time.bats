@@ -64,8 +64,12 @@ time.sleep(0.2)'
 	[ "$(json "$BATS_TEST_TMPDIR/j" 'j["not_cold"]')" = 0 ]
 	read -r n m < <(vmtouch_pages "$tree")
 	[ "$n" = 0 ]
-	run -0 fincore --noheadings --output RES --bytes $(find "$tree" -type f)
-	refute_output --regexp '[1-9]'
+	# fincore too, where it works: under 32-bit qemu-user its mincore()
+	# fails (ENOMEM) on any file, where vmtouch's and pyprime's succeed
+	if fincore "$BATS_TEST_FILENAME" >/dev/null 2>&1; then
+		run -0 fincore --noheadings --output RES --bytes $(find "$tree" -type f)
+		refute_output --regexp '[1-9]'
+	fi
 }
 
 @test "a cold run that wasn't cold is flagged, not hidden" {
