@@ -193,15 +193,9 @@ static int remove_sources(const char *path)
 static char *script_in(const struct report *r, enum variant v,
 		       const char *root)
 {
-	char real[PATH_MAX];
-	size_t len = strlen(r->o->t.tree);
-	char *path;
+	char *path = program_script_in(&r->o->t.prog, r->o->t.tree, root);
 
-	if (!r->o->t.prog.script || !realpath(r->o->t.prog.script, real) ||
-	    strncmp(real, r->o->t.tree, len) || real[len] != '/')
-		return NULL;
-	path = join_path(root, real + len + 1);
-	if (v == V_SOURCELESS && has_suffix(path, ".py")) {
+	if (path && v == V_SOURCELESS && has_suffix(path, ".py")) {
 		char *pyc = xasprintf("%sc", path);
 
 		free(path);

@@ -221,20 +221,6 @@ static void write_json(FILE *f, const struct time_opts *o,
 	fputs("]\n}\n", f);
 }
 
-/* SCRIPT as found in the copy COPY of TREE, if it lies in TREE. */
-static char *script_in(const char *script, const char *tree,
-		       const char *copy)
-{
-	char real[PATH_MAX];
-	size_t len = strlen(tree);
-
-	if (!realpath(script, real))
-		return NULL;
-	if (strncmp(real, tree, len) || real[len] != '/')
-		return NULL;
-	return join_path(copy, real + len + 1);
-}
-
 static int time_it(const struct time_opts *o)
 {
 	struct series s = { 0 };
@@ -266,7 +252,7 @@ static int time_it(const struct time_opts *o)
 		}
 		s.tree = copy;
 		if (o->t.prog.script)
-			s.script = script = script_in(o->t.prog.script, o->t.tree,
+			s.script = script = program_script_in(&o->t.prog, o->t.tree,
 						      copy);
 		medium = rd.kind;
 		if (o->cold && o->t.purge == PURGE_TREE)

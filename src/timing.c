@@ -379,6 +379,18 @@ double series_max_resident(const struct series *s, int other)
 	return m;
 }
 
+char *program_script_in(const struct program *p, const char *tree,
+			const char *copy)
+{
+	char real[PATH_MAX];
+	size_t len = strlen(tree);
+
+	if (!p->script || !realpath(p->script, real) ||
+	    strncmp(real, tree, len) || real[len] != '/')
+		return NULL;
+	return join_path(copy, real + len + 1);
+}
+
 void program_print(FILE *f, const struct program *p)
 {
 	size_t i;

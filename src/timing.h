@@ -135,6 +135,13 @@ size_t series_not_cold(const struct series *s);
  * interpreter's files) a cold run found after its purge. */
 double series_max_resident(const struct series *s, int other);
 
+/*
+ * P's script as found in COPY, a copy of TREE (a real path), when the
+ * script lies in TREE: a new string; else NULL.
+ */
+char *program_script_in(const struct program *p, const char *tree,
+			const char *copy);
+
 /* "python -m module args" (or -c code, or the script), unquoted. */
 void program_print(FILE *f, const struct program *p);
 
