@@ -87,9 +87,9 @@ int cmd_clean(int argc, char **argv)
 	int c, nul = 0, ret = 0;
 
 	memset(&o, 0, sizeof(o));
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:0p:nqvh", longopts, NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "i:0p:nqvh", longopts,
+				 usage)) != -1) {
 		switch (c) {
 		case OPT_THIS:
 			o.this_version = 1;
@@ -125,11 +125,7 @@ int cmd_clean(int argc, char **argv)
 			fputs(help, stdout);
 			return 0;
 		default:
-			if (optopt && strchr("ip", optopt))
-				return usage_error(usage, "option '-%c' needs a value",
-						   optopt);
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	argc -= optind;

@@ -88,10 +88,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int c, mode = -1;
 
 	a->o.jobs = pool_cpus();
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "O:bd:x:i:0p:j:fqvh", longopts,
-				NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "O:bd:x:i:0p:j:fqvh", longopts,
+				 usage)) != -1) {
 		switch (c) {
 		case 'O':
 			if (parse_uint(optarg, PYC_MAX_LEVEL, &v) < 0)
@@ -153,11 +152,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			fputs(help, stdout);
 			return 1;
 		default:
-			if (optopt && strchr("Odxipj", optopt))
-				return usage_error(usage, "option '-%c' needs a value",
-						   optopt);
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	a->paths = argv + optind;

@@ -20,6 +20,16 @@
 static const char usage[] =
 	"usage: pyprime rebuild [-q] [--root dir] (--all | --pending | package...)\n";
 
+static const char help[] =
+	"\n"
+	"Compile registered packages again, as they were registered.\n"
+	"\n"
+	"      --all                 every registered package that is installed\n"
+	"      --pending             the packages waiting for the trigger\n"
+	"      --root dir            the dpkg root (DPKG_ROOT)\n"
+	"  -q, --quiet               no warnings but the summary\n"
+	"  -h, --help                show this help\n";
+
 enum { OPT_ROOT = 256, OPT_ALL, OPT_PENDING };
 
 static const struct option longopts[] = {
@@ -75,9 +85,8 @@ int cmd_rebuild(int argc, char **argv)
 	size_t n = 0, i, failed = 0;
 	int c, all = 0, pending = 0, quiet = 0, ret = 0;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "qh", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			root = optarg;
@@ -93,10 +102,10 @@ int cmd_rebuild(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			fputs(help, stdout);
 			return 0;
 		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (all + pending + (optind < argc) != 1)

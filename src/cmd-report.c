@@ -1038,8 +1038,9 @@ int cmd_report(int argc, char **argv)
 	};
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "+C:r:w:m:qh", longopts,
-				NULL)) != -1) {
+	optind = 1;
+	while ((c = parse_option(argc, argv, "+C:r:w:m:qh", longopts,
+				 usage)) != -1) {
 		ret = timing_option(&o.t, c, optarg, usage);
 		if (ret == 2)
 			return ret;
@@ -1082,7 +1083,6 @@ int cmd_report(int argc, char **argv)
 			fputs(help, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
 			return 2;
 		}
 	}

@@ -91,10 +91,9 @@ int cmd_strip(int argc, char **argv)
 	memset(&sel, 0, sizeof(sel));
 	o.verify = 1;
 	o.jobs = pool_cpus();
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:x:i:0j:qvh", longopts,
-				NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "o:x:i:0j:qvh", longopts,
+				 usage)) != -1) {
 		switch (c) {
 		case OPT_DOCSTRINGS:
 			o.strip.what |= STRIP_DOCSTRINGS;
@@ -163,11 +162,7 @@ int cmd_strip(int argc, char **argv)
 			return 0;
 		default:
 			select_release(&sel);
-			if (optopt && strchr("oxij", optopt))
-				return usage_error(usage, "option '-%c' needs a value",
-						   optopt);
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	ret = 2;

@@ -678,9 +678,8 @@ int cmd_traceback(int argc, char **argv)
 
 	memset(&st, 0, sizeof(st));
 	memset(&in, 0, sizeof(in));
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "h", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_MAP:
 			map = optarg;
@@ -693,11 +692,7 @@ int cmd_traceback(int argc, char **argv)
 			fputs(help, stdout);
 			return 0;
 		default:
-			if (optopt == OPT_MAP || optopt == OPT_SOURCE)
-				return usage_error(usage, "option '%s' needs a value",
-						   argv[optind - 1]);
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (argc - optind > 1)

@@ -16,6 +16,24 @@ const char package_usage[] =
 	"                        [--invalidation-mode mode] [-x regex]...\n"
 	"                        package [dir...]\n";
 
+static const char help[] =
+	"\n"
+	"Record how an installed package is to be compiled, then compile the\n"
+	"sources dpkg lists for it (under the dirs given, or all of them); what\n"
+	"a package's postinst runs.  A source that does not compile is a\n"
+	"warning: the exit status stays 0.\n"
+	"\n"
+	"  -O, --optimize level      0, 1 or 2; repeat for several (default 0)\n"
+	"  -b, --legacy              write NAME.pyc beside the source\n"
+	"      --invalidation-mode mode\n"
+	"                            timestamp, checked-hash or unchecked-hash\n"
+	"  -x, --exclude regex       skip paths matching regex (repeatable)\n"
+	"      --deferred            only record it, for the pyprime-rebuild\n"
+	"                            trigger to compile\n"
+	"      --root dir            the dpkg root (DPKG_ROOT)\n"
+	"  -q, --quiet               no warnings but the summary\n"
+	"  -h, --help                show this help\n";
+
 enum { OPT_MODE = 256, OPT_ROOT, OPT_DEFERRED };
 
 static const struct option longopts[] = {
@@ -45,9 +63,9 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 	memset(p, 0, sizeof(*p));
 	p->sel.root = root;
 	p->o.jobs = pool_cpus();
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "O:bx:qh", longopts, NULL)) != -1) {
+	while ((c = parse_option(argc, argv, "O:bx:qh", longopts,
+				 package_usage)) != -1) {
 		switch (c) {
 		case 'O':
 			if (parse_uint(optarg, PYC_MAX_LEVEL, &v) < 0)
@@ -84,10 +102,10 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 			break;
 		case 'h':
 			fputs(package_usage, stdout);
+			fputs(help, stdout);
 			return 1;
 		default:
-			return usage_error(package_usage, "unknown option '%s'",
-					   argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind >= argc)

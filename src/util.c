@@ -3,6 +3,7 @@
  * byte buffers and full reads and writes.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,6 +198,51 @@ int usage_error(const char *usage, const char *fmt, ...)
 	va_end(ap);
 	write_full(STDERR_FILENO, usage, strlen(usage));
 	return 2;
+}
+
+/* "--name" of a long option as the user wrote it, without "=value". */
+static int long_name_len(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	return eq ? (int)(eq - arg) : (int)strlen(arg);
+}
+
+int parse_option(int argc, char **argv, const char *shortopts,
+		 const struct option *longopts, const char *usage)
+{
+	char spec[128];
+	const char *arg;
+	size_t skip = *shortopts == '+' || *shortopts == '-';
+	int c;
+
+	/* A leading ':' (after '+' or '-') makes getopt tell a missing
+	 * value (':') from an unknown option ('?'), and say nothing. */
+	if (strlen(shortopts) + 2 > sizeof(spec))
+		die("option string too long");
+	memcpy(spec, shortopts, skip);
+	spec[skip] = ':';
+	strcpy(spec + skip + 1, shortopts + skip);
+	opterr = 0;
+	c = getopt_long(argc, argv, spec, longopts, NULL);
+	if (c != ':' && c != '?')
+		return c;
+	/* A long option is always the last element getopt took; a short
+	 * one is in optopt. */
+	arg = argv[optind - 1];
+	if (strncmp(arg, "--", 2))
+		usage_error(usage, c == ':' ? "option '-%c' needs a value" :
+			    "unknown option '-%c'", optopt);
+	else if (c == ':')
+		usage_error(usage, "option '%.*s' needs a value",
+			    long_name_len(arg), arg);
+	else if (optopt)	/* "--quiet=yes" */
+		usage_error(usage, "option '%.*s' takes no value",
+			    long_name_len(arg), arg);
+	else
+		usage_error(usage, "unknown option '%.*s'", long_name_len(arg),
+			    arg);
+	return '?';
 }
 
 void *xmalloc(size_t n)

@@ -47,6 +47,16 @@ void report(const char *fmt, ...) PRINTF(1, 2);
 void msg_capture(struct buf *b);
 /* Report a usage error and print USAGE to stderr; returns 2. */
 int usage_error(const char *usage, const char *fmt, ...) PRINTF(2, 3);
+/*
+ * getopt_long() for a command, with pyprime's usage errors: an unknown
+ * option or one without its value is reported on one line, USAGE follows on
+ * stderr, and '?' is returned (the command then returns 2).  SHORTOPTS is
+ * getopt's, without a ':' of its own in front; set optind to 1 before the
+ * first call.
+ */
+struct option;
+int parse_option(int argc, char **argv, const char *shortopts,
+		 const struct option *longopts, const char *usage);
 /* With quiet set, warning() prints nothing. */
 extern int msg_quiet;
 

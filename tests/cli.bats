@@ -19,26 +19,44 @@ usage_of() {
 	"$PYPRIME" "$@" --help | sed -n '1,/^$/p' | sed 's/^usage: //' | squeeze
 }
 
+# The commands of main.c's table, which "pyprime --help" lists.
+commands() {
+	"$PYPRIME" --help | sed -n '/^commands:$/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p'
+}
+
+@test "--help lists the command table, and every command answers --help" {
+	run commands
+	assert_success
+	assert_line compile
+	assert_line report
+	[ "${#lines[@]}" -ge 8 ]
+	for cmd in "${lines[@]}"; do
+		run --separate-stderr pyprime "$cmd" --help
+		assert_success
+		assert_line --index 0 --regexp "^usage: pyprime $cmd( |\$)"
+		assert_equal "$stderr" ""
+	done
+}
+
 @test "the man page's SYNOPSIS says what --help says" {
 	command -v man >/dev/null || skip "man is not installed"
 	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
 		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
-	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 10 ]
 	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
-	assert_equal "$(grep '^pyprime compile' <<<"$synopsis" | squeeze)" "$(usage_of compile)"
-	assert_equal "$(grep '^pyprime clean' <<<"$synopsis" | squeeze)" "$(usage_of clean)"
-	assert_equal "$(grep '^pyprime register' <<<"$synopsis" | squeeze)" "$(usage_of register)"
-	assert_equal "$(grep '^pyprime rebuild' <<<"$synopsis" | squeeze)" "$(usage_of rebuild)"
-	assert_equal "$(grep '^pyprime traceback' <<<"$synopsis" | squeeze)" "$(usage_of traceback)"
-	assert_equal "$(grep '^pyprime strip' <<<"$synopsis" | squeeze)" "$(usage_of strip)"
-	assert_equal "$(grep '^pyprime time' <<<"$synopsis" | squeeze)" "$(usage_of time)"
-	assert_equal "$(grep '^pyprime report' <<<"$synopsis" | squeeze)" "$(usage_of report)"
+	n=0
+	for cmd in $(commands); do
+		assert_equal "$(grep "^pyprime $cmd\b" <<<"$synopsis" | squeeze)" "$(usage_of "$cmd")"
+		n=$((n + 1))
+	done
+	# Nothing in the SYNOPSIS that isn't a command of the table.
+	assert_equal "$(grep -c '^pyprime' <<<"$synopsis")" "$((n + 2))"
 }
 
 @test "the man page documents every option --help lists and every exit status" {
 	command -v man >/dev/null || skip "man is not installed"
 	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
-	for cmd in compile clean register rebuild strip traceback time report; do
+	for cmd in $(commands); do
+		grep -q "^ *pyprime $cmd\b" <<<"$page" || fail "$cmd is not in the man page"
 		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
 		done
@@ -50,7 +68,7 @@ usage_of() {
 }
 
 @test "--help goes to stdout and exits 0" {
-	for args in --help "compile --help" "clean -h" "strip -h" "traceback -h" "time -h" "report --help"; do
+	for args in --help -h "clean -h" "report --help"; do
 		run --separate-stderr pyprime $args
 		assert_success
 		assert_line --index 0 --regexp '^usage: pyprime'
@@ -61,15 +79,49 @@ usage_of() {
 	assert_output --regexp '^pyprime [0-9.]+ \(Python 3\.11\.[0-9]+, cpython-311\)$'
 }
 
+# Check a usage error: exit 2, nothing on stdout, MESSAGE on stderr's first
+# line and the usage of CMD after it.
+assert_usage_error() {
+	local cmd=$1 message=$2
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "${stderr%%$'\n'*}" "pyprime: $message"
+	[[ "$stderr" == *$'\n'"usage: pyprime $cmd"* ]] || fail "no usage of $cmd: $stderr"
+}
+
+@test "every command of the table says the same of a bad option, and exits 2" {
+	for cmd in $(commands); do
+		run --separate-stderr pyprime "$cmd" --bogus
+		assert_usage_error "$cmd" "unknown option '--bogus'"
+		run --separate-stderr pyprime "$cmd" --bogus=1 .
+		assert_usage_error "$cmd" "unknown option '--bogus'"
+		run --separate-stderr pyprime "$cmd" -Z .
+		assert_usage_error "$cmd" "unknown option '-Z'"
+		run --separate-stderr pyprime "$cmd" --help=yes
+		assert_usage_error "$cmd" "option '--help' takes no value"
+		# The first option --help lists with a value, given without one.
+		opt=$("$PYPRIME" "$cmd" --help |
+			sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) [a-z].*/\2/p' | head -1)
+		[ -n "$opt" ] || fail "$cmd has no option that takes a value"
+		run --separate-stderr pyprime "$cmd" "$opt"
+		assert_usage_error "$cmd" "option '$opt' needs a value"
+	done
+	run --separate-stderr pyprime compile -O
+	assert_usage_error compile "option '-O' needs a value"
+	[ -z "$(find . -name __pycache__)" ]
+}
+
 @test "usage errors say why on one line, then the usage, and exit 2" {
-	for args in "" "frobnicate" "--bogus" "compile" "compile --bogus ." \
-		"compile -O 3 ." "compile -O" "compile -b -O0 -O2 ." \
+	for args in "" "frobnicate" "--bogus" "compile" \
+		"compile -O 3 ." "compile -b -O0 -O2 ." \
 		"compile --invalidation-mode sometimes ." "compile -x ( ." \
-		"compile -j many ." "clean" "clean --nope ." "register" \
+		"compile -j many ." "clean" "register" \
 		"register -O 5 pkg" "register pkg relative/dir" "rebuild" "rebuild --all pkg" \
-		"traceback --bogus" "traceback a b" "traceback --map" "strip" \
-		"strip x.py" "strip -o" "strip -o out --in-place x.py" \
-		"strip --compare a.py" "strip -j x -o out ." "strip -x ( -o out ."; do
+		"traceback a b" "strip" \
+		"strip x.py" "strip -o out --in-place x.py" \
+		"strip --compare a.py" "strip -j x -o out ." "strip -x ( -o out ." \
+		"time" "time -r 0 -m x" "time --purge some -m x" "report -m x" \
+		"report -C . --variants fast -m x"; do
 		run --separate-stderr pyprime $args
 		assert_equal "$status" 2
 		assert_equal "$output" ""
