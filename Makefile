@@ -18,7 +18,11 @@
 # builds against a root filesystem of that architecture instead of multiarch
 # packages.  The fuzzer is built with FUZZ_CC (clang) and FUZZ_CFLAGS.
 
-VERSION = 0.1.0
+# The version is debian/changelog's, written nowhere else.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error no version in debian/changelog)
+endif
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -74,11 +78,8 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
-MODULES = main cmd-compile cmd-clean compile clean pyrt pyc pysrc sources \
-	dpkg pool atomic progress dir util cmd-register cmd-rebuild package \
-	registry cmd-strip striptree strip pytok linemap cmd-traceback \
-	cmd-time cmd-report timing run cache ramdisk tree stats imptime \
-	output svg envinfo
+# Every src/*.c is a module of the one program.
+MODULES = $(patsubst src/%.c,%,$(sort $(wildcard src/*.c)))
 OBJS = $(MODULES:%=$(BUILDDIR)/%.o)
 BIN = $(BUILDDIR)/pyprime
 

@@ -2,9 +2,11 @@
  * cmd.h: the subcommands.
  *
  * To add one: write cmd-<verb>.c exporting only
- * "int cmd_<verb>(int argc, char **argv)" (argv[0] is the verb; it parses
- * its own options and returns the exit status), declare it here, and add a
- * row to the table in main.c.
+ * "int cmd_<verb>(int argc, char **argv)" (argv[0] is the verb; it reads
+ * its options with parse_option() and returns the exit status), declare it
+ * here, add a row to the table in main.c, and describe it in the man page.
+ * The Makefile builds every .c file in src/; tests/cli.bats checks every
+ * command of the table ("pyprime --help" lists it) against the man page.
  */
 #ifndef CMD_H
 #define CMD_H

@@ -8,7 +8,7 @@ setup_file() {
 	load test_helper
 	export HOOKS="$BATS_TEST_DIRNAME/../hooks" DEBS="$BATS_FILE_TMPDIR/debs"
 	export LOG="$BATS_FILE_TMPDIR/calls.log"
-	local debian="$BATS_TEST_DIRNAME/../debian" stub
+	local debian="$BATS_TEST_DIRNAME/../debian" stub version
 	mkdir -p "$DEBS" "$BATS_FILE_TMPDIR/bin"
 
 	# "pyprime" as dpkg runs it: this pyprime, each call logged.
@@ -28,8 +28,9 @@ setup_file() {
 	chmod 755 "$stub/DEBIAN/postinst" "$stub/DEBIAN/postrm"
 	cp "$debian/pyprime.triggers" "$stub/DEBIAN/triggers"
 	while read -r dir; do mkdir -p "$stub/$dir"; done <"$debian/pyprime.dirs"
-	printf 'Package: pyprime\nVersion: 0.1.0\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: pyprime (its maintainer scripts)\n' \
-		>"$stub/DEBIAN/control"
+	version=$(dpkg-parsechangelog -l "$debian/changelog" -SVersion)
+	printf 'Package: pyprime\nVersion: %s\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: pyprime (its maintainer scripts)\n' \
+		"$version" >"$stub/DEBIAN/control"
 	dpkg-deb --root-owner-group -b "$stub" "$DEBS/pyprime.deb" >/dev/null
 	stub="$BATS_FILE_TMPDIR/stub-python3"
 	mkdir -p "$stub/DEBIAN"
