@@ -199,7 +199,7 @@ static int compile_one(const struct compile_opts *o, const struct job *job)
 			int later2 = level < 2 && (job->stale & 4);
 
 			buf_add(&out[level], header, sizeof(header));
-			if (pyrt_compile(level, &out[level],
+			if (pyrt_compile(&unit, level, &out[level],
 					 later2 ? &traits : NULL) < 0)
 				goto fail;
 			b = &out[level];
@@ -219,7 +219,7 @@ fail:
 	wrote |= JOB_FAILED;
 out:
 	if (began)
-		pyrt_end();
+		pyrt_end(&unit);
 	if (tfd >= 0)
 		close(tfd);
 	free(tdir);

@@ -1,6 +1,6 @@
 /*
- * pyrt.h: the embedded interpreter.  pyrt.c is the only file that includes
- * Python.h; everything else sees plain C types.
+ * pyrt.h: the embedded interpreter.  Only pyrt*.c include Python.h (through
+ * pyrt-int.h); everything else sees plain C types.
  */
 #ifndef PYRT_H
 #define PYRT_H
@@ -13,13 +13,17 @@
 /* Bits of pyrt_compile()'s *traits. */
 #define PYRT_DOCSTRINGS 1	/* some code object may carry a docstring */
 
-/* One source file being compiled, set up by pyrt_begin(). */
+/* One source file being compiled: the caller fills the first part,
+ * pyrt_begin() the rest, which pyrt_end() releases. */
 struct pyrt_unit {
 	const char *path;	/* the file as shown in messages */
 	const char *recorded;	/* the name stored in the code objects */
 	const char *source;	/* the bytes, NUL-terminated */
 	size_t len;
 	int quiet;		/* hide compiler warnings */
+
+	void *filename;		/* RECORDED as a str object */
+	struct buf warnings;	/* those seen, one a line */
 };
 
 /*
@@ -41,20 +45,22 @@ const char *pyrt_version(void);
 pid_t pyrt_fork(void);
 
 /*
- * pyrt_begin() makes U the current unit (U must outlive pyrt_end());
- * pyrt_compile() compiles it at OPTIMIZE (0, 1 or 2) and appends the
- * marshalled code object to OUT, byte for byte what py_compile writes.
- * TRAITS, when not NULL, receives PYRT_* bits about the code.  Returns 0, or
- * -1 after reporting the error as "path:line:col: Type: message".  Compiler
- * warnings are reported once per unit as "path:line: Category: message".
+ * pyrt_begin() readies unit U (0, or -1 after an error message: then U
+ * needs no pyrt_end()); pyrt_compile() compiles it at OPTIMIZE (0, 1 or 2)
+ * and appends the marshalled code object to OUT, byte for byte what
+ * py_compile writes.  TRAITS, when not NULL, receives PYRT_* bits about the
+ * code.  Returns 0, or -1 after reporting the error as
+ * "path:line:col: Type: message".  Compiler warnings are reported once per
+ * unit as "path:line: Category: message".
  */
-int pyrt_begin(const struct pyrt_unit *u);
-int pyrt_compile(int optimize, struct buf *out, unsigned *traits);
-void pyrt_end(void);
+int pyrt_begin(struct pyrt_unit *u);
+int pyrt_compile(struct pyrt_unit *u, int optimize, struct buf *out,
+		 unsigned *traits);
+void pyrt_end(struct pyrt_unit *u);
 
 /*
- * Whether STRIPPED (LEN bytes, NUL-terminated), a rewrite of the current
- * unit's source (pyrt_begin()), compiles at OPTIMIZE to the same code: the
+ * Whether STRIPPED (LEN bytes, NUL-terminated), a rewrite of unit U's
+ * source (after pyrt_begin()), compiles at OPTIMIZE to the same code: the
  * same instructions (less NOPs and jumps to the next instruction, which
  * only lines tell apart), constants, names, variables, counts, flags and
  * exception handlers, in every nested code object; lines and columns may
@@ -65,7 +71,7 @@ void pyrt_end(void);
  * report it ("path:line:col: Type: message"); -2 when STRIPPED does not
  * compile, with the reason in WHY.  WHY may be NULL.
  */
-int pyrt_equivalent(const char *stripped, size_t len, int optimize,
-		    struct buf *why);
+int pyrt_equivalent(struct pyrt_unit *u, const char *stripped, size_t len,
+		    int optimize, struct buf *why);
 
 #endif

@@ -405,8 +405,9 @@ static int strip_one(const struct run *r, const struct job *job)
 			goto out;
 		}
 		buf_add(&res.out, "", 0);	/* NUL-terminated */
-		v = pyrt_equivalent(res.out.data, res.out.len, level, &why);
-		pyrt_end();
+		v = pyrt_equivalent(&unit, res.out.data, res.out.len, level,
+				    &why);
+		pyrt_end(&unit);
 		if (v != 1) {
 			if (v == -1)
 				warning("%s; left unchanged", why.data);
@@ -850,8 +851,8 @@ int strip_compare(const char *orig, const char *stripped, int level)
 	if (pyrt_begin(&unit) < 0)
 		goto out;
 	buf_add(&b, "", 0);
-	v = pyrt_equivalent(b.data, b.len, level, &why);
-	pyrt_end();
+	v = pyrt_equivalent(&unit, b.data, b.len, level, &why);
+	pyrt_end(&unit);
 	if (v == 1)
 		printf("'%s' and '%s' compile to the same code\n", orig,
 		       stripped);
