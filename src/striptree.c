@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -58,9 +57,7 @@ struct job {
 	size_t tree;		/* which PATH it came from */
 	off_t size;
 	/* Filled in by the parent as results come. */
-	int status, done;
-	char *msg;
-	size_t msglen;
+	int status;
 	struct reply rep;
 	unsigned *lines;	/* the line map, when stripped */
 };
@@ -82,7 +79,6 @@ struct run {
 	size_t ndirs, dalloc;
 	struct strip_totals *totals;	/* per tree, and all at [ntrees] */
 	size_t ntrees;
-	size_t ndone, printed;
 	int errors;
 };
 
@@ -473,11 +469,19 @@ static int job_run(void *ctx, size_t j)
 	return job->kind == JOB_STRIP ? strip_one(r, job) : copy_one(r, job);
 }
 
-static void job_result(void *ctx, size_t j, const void *data, size_t len)
+static uint64_t job_weight(void *ctx, size_t j)
 {
-	struct run *r = ctx;
-	struct job *job = &r->jobs[j];
+	return (uint64_t)((struct run *)ctx)->jobs[j].size;
+}
 
+static const char *job_name(void *ctx, size_t j)
+{
+	return ((struct run *)ctx)->jobs[j].src;
+}
+
+/* Take what a worker sent back for JOB: its figures and line map. */
+static void take_result(struct job *job, const void *data, size_t len)
+{
 	if (len < sizeof(job->rep))
 		return;
 	memcpy(&job->rep, data, sizeof(job->rep));
@@ -489,20 +493,6 @@ static void job_result(void *ctx, size_t j, const void *data, size_t len)
 	} else {
 		job->rep.mapped = job->rep.nlines = 0;
 	}
-}
-
-static void job_lost(void *ctx, size_t j, pid_t pid, int wstatus)
-{
-	struct run *r = ctx;
-	const struct job *job = &r->jobs[j];
-
-	if (WIFSIGNALED(wstatus))
-		error("cannot strip '%s': worker %ld killed by signal %d (%s)",
-		      job->src, (long)pid, WTERMSIG(wstatus),
-		      strsignal(WTERMSIG(wstatus)));
-	else
-		error("cannot strip '%s': worker %ld exited with status %d",
-		      job->src, (long)pid, WEXITSTATUS(wstatus));
 }
 
 static void count(struct strip_totals *t, const struct job *job)
@@ -538,66 +528,29 @@ static void count(struct strip_totals *t, const struct job *job)
 	t->lines_out += rep->lines_out;
 }
 
-/* Print what the jobs finished so far in walk order have to say. */
-static void flush_messages(struct run *r)
-{
-	while (r->printed < r->njobs && r->jobs[r->printed].done) {
-		struct job *job = &r->jobs[r->printed++];
-
-		if (job->msglen) {
-			progress_clear();
-			write_full(STDERR_FILENO, job->msg, job->msglen);
-		}
-		free(job->msg);
-		job->msg = NULL;
-		if (r->o->verbose && job->kind == JOB_STRIP &&
-		    job->status != DONE_FAILED) {
-			progress_clear();
-			printf("%s: %llu -> %llu bytes, %llu -> %llu lines%s\n",
-			       job->src,
-			       (unsigned long long)job->rep.bytes_in,
-			       (unsigned long long)job->rep.bytes_out,
-			       (unsigned long long)job->rep.lines_in,
-			       (unsigned long long)job->rep.lines_out,
-			       job->status == DONE_UNCHANGED ? " (unchanged)" :
-			       job->rep.flags & STRIP_KEPT_DOCSTRINGS ?
-			       " (names __doc__: docstrings kept)" : "");
-		}
-	}
-	fflush(stdout);
-}
-
-static void job_done(void *ctx, size_t j, int status, const char *msg,
+static void job_done(void *ctx, size_t j, int status, const void *result,
 		     size_t len)
 {
 	struct run *r = ctx;
 	struct job *job = &r->jobs[j];
 
-	job->status = status < 0 ? DONE_FAILED : status;
-	job->done = 1;
-	if (len) {
-		job->msg = xmalloc(len);
-		memcpy(job->msg, msg, len);
-		job->msglen = len;
-	}
+	job->status = status == POOL_LOST ? DONE_FAILED : status;
+	take_result(job, result, len);
 	count(&r->totals[job->tree], job);
 	count(&r->totals[r->ntrees], job);
-	r->ndone++;
-	flush_messages(r);
-	progress_update(r->ndone);
-}
-
-static const struct job *sort_jobs;
-
-/* Largest first, so that no worker is left with a big file at the end. */
-static int cmp_size(const void *a, const void *b)
-{
-	const struct job *x = &sort_jobs[*(const size_t *)a];
-	const struct job *y = &sort_jobs[*(const size_t *)b];
-
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
-	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+	if (r->o->verbose && job->kind == JOB_STRIP &&
+	    job->status != DONE_FAILED) {
+		progress_clear();
+		printf("%s: %llu -> %llu bytes, %llu -> %llu lines%s\n",
+		       job->src,
+		       (unsigned long long)job->rep.bytes_in,
+		       (unsigned long long)job->rep.bytes_out,
+		       (unsigned long long)job->rep.lines_in,
+		       (unsigned long long)job->rep.lines_out,
+		       job->status == DONE_UNCHANGED ? " (unchanged)" :
+		       job->rep.flags & STRIP_KEPT_DOCSTRINGS ?
+		       " (names __doc__: docstrings kept)" : "");
+	}
 }
 
 /* Where tree PATH's files come from, for the map: absolute, or NULL. */
@@ -757,10 +710,16 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		   char *const *paths, size_t npaths)
 {
 	static const struct pool_ops ops = {
-		job_start, job_run, job_done, job_lost, job_result,
+		.verb = "strip",
+		.fork = pyrt_fork,
+		.weight = job_weight,
+		.name = job_name,
+		.start = job_start,
+		.run = job_run,
+		.done = job_done,
 	};
 	struct run r;
-	size_t *order, i, bad;
+	size_t i, bad;
 	int ret = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -793,15 +752,9 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 			r.errors++;
 			goto out;
 		}
-		order = xmalloc(r.njobs * sizeof(*order));
-		for (i = 0; i < r.njobs; i++)
-			order[i] = i;
-		sort_jobs = r.jobs;
-		qsort(order, r.njobs, sizeof(*order), cmp_size);
 		progress_start("stripping", r.njobs, !o->quiet);
-		pool_run(&ops, &r, order, r.njobs, o->jobs);
+		pool_run(&ops, &r, r.njobs, o->jobs);
 		progress_end();
-		free(order);
 		if (!o->strip.keep_lines && save_maps(&r, paths) < 0)
 			r.errors++;
 	}
@@ -821,7 +774,6 @@ out:
 	for (i = 0; i < r.njobs; i++) {
 		free(r.jobs[i].src);
 		free(r.jobs[i].rel);
-		free(r.jobs[i].msg);
 		free(r.jobs[i].lines);
 	}
 	free(r.jobs);
