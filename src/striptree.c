@@ -331,26 +331,39 @@ static int read_source(const char *path, struct stat *st, struct buf *b)
 	return 0;
 }
 
+/*
+ * Open the directory JOB's output goes to; *SHOWN (a new string) is its
+ * name in messages.  Returns the descriptor, or -1 after reporting why.
+ */
+static int open_output_dir(const struct run *r, const struct job *job,
+			   char **shown)
+{
+	const char *root = r->outfd >= 0 ? r->o->outdir : NULL;
+	char *dir = path_dir(r->outfd >= 0 ? job->rel : job->src);
+	int fd;
+
+	*shown = root && strcmp(dir, ".") ? join_path(root, dir) :
+		 xstrdup(root ? root : dir);
+	if (root)
+		fd = open_below(r->outfd, root, dir, 0);
+	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		error_errno("cannot open directory '%s'", *shown);
+	free(dir);
+	return fd;
+}
+
 /* Write DATA as JOB's output, with ST's mode and times. */
 static int write_output(const struct run *r, const struct job *job,
 			const struct stat *st, const char *data, size_t len)
 {
-	const char *root = r->outfd >= 0 ? r->o->outdir : NULL;
-	char *dir = path_dir(r->outfd >= 0 ? job->rel : job->src);
-	char *shown = root && strcmp(dir, ".") ? join_path(root, dir) :
-		      xstrdup(root ? root : dir);
-	int fd, ret;
+	char *shown;
+	int fd = open_output_dir(r, job, &shown), ret = -1;
 
-	if (root)
-		fd = open_below(r->outfd, root, dir, 0);
-	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		error_errno("cannot open directory '%s'", shown);
-	ret = fd < 0 ? -1 :
-	      atomic_write_like(fd, shown, path_base(job->rel), data, len, st,
-				0);
-	if (fd >= 0)
+	if (fd >= 0) {
+		ret = atomic_write_like(fd, shown, path_base(job->rel), data,
+					len, st, 0);
 		close(fd);
-	free(dir);
+	}
 	free(shown);
 	return ret;
 }
@@ -477,6 +490,19 @@ static uint64_t job_weight(void *ctx, size_t j)
 static const char *job_name(void *ctx, size_t j)
 {
 	return ((struct run *)ctx)->jobs[j].src;
+}
+
+static void job_lost(void *ctx, size_t j, pid_t pid)
+{
+	char *shown;
+	int fd = open_output_dir(ctx, &((struct run *)ctx)->jobs[j], &shown);
+
+	/* It can't remove its temporary file any more: do it for it. */
+	if (fd >= 0) {
+		atomic_forget(fd, pid);
+		close(fd);
+	}
+	free(shown);
 }
 
 /* Take what a worker sent back for JOB: its figures and line map. */
@@ -716,6 +742,7 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		.name = job_name,
 		.start = job_start,
 		.run = job_run,
+		.lost = job_lost,
 		.done = job_done,
 	};
 	struct run r;
