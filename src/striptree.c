@@ -11,7 +11,9 @@
  *
  * Nothing is ever written through a symlink: every output directory below
  * the one given is opened with O_NOFOLLOW, and atomic_write() refuses to
- * replace one.
+ * replace one.  A worker that dies has its temporary file removed by the
+ * parent; a whole run killed leaves its files to the next run that
+ * writes into those directories.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -197,6 +199,10 @@ static void walk(struct run *r, int fd, const char *path, const char *logical,
 
 		if (!strcmp(name, "__pycache__"))
 			continue;
+		/* In place this is an output directory: a killed run's
+		 * leftovers go before anyone writes here. */
+		if (r->outfd < 0 && name[0] == '.' && atomic_stale(fd, name, 1))
+			continue;
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			error_errno("cannot stat '%s/%s'", path, name);
 			r->errors++;
@@ -228,6 +234,7 @@ static void walk(struct run *r, int fd, const char *path, const char *logical,
 					close(sub);
 					goto next;
 				}
+				atomic_sweep(made);
 				close(made);
 				if (r->ndirs == r->dalloc) {
 					r->dalloc = 2 * r->dalloc + 16;
@@ -766,6 +773,7 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 			free(r.totals);
 			return 1;
 		}
+		atomic_sweep(r.outfd);
 	}
 	for (i = 0; i < npaths; i++)
 		add_path(&r, paths[i], i);

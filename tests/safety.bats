@@ -313,3 +313,32 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 	assert_equal "${#lines[@]}" 7
 	refute_line "$killed"
 }
+
+@test "leftovers of a killed strip are removed by the next strip into that directory" {
+	mkdir -p t/sub out/sub
+	printf '# c\nx = 1\n' >t/a.py
+	printf '# c\ny = 2\n' >t/sub/b.py
+	# Workers that were killed: pids that can't be running.
+	echo partial >out/.pyprime-999999999.tmp
+	echo partial >out/sub/.pyprime-999999998.tmp
+	# A writer that is alive holds a lock on its file.
+	echo live >out/sub/.pyprime-12345.tmp
+	flock -o out/sub/.pyprime-12345.tmp sleep 30 &
+	holder=$!
+	sleep 0.2
+	run pyprime strip -o out t
+	assert_success
+	[ ! -e out/.pyprime-999999999.tmp ]
+	[ ! -e out/sub/.pyprime-999999998.tmp ]
+	[ -e out/sub/.pyprime-12345.tmp ]
+	kill "$holder"
+	wait "$holder" || true
+	assert_equal "$(cat out/a.py)" "x = 1"
+	assert_equal "$(cat out/sub/b.py)" "y = 2"
+	# In place, the trees are where the output goes.
+	echo partial >t/sub/.pyprime-999999999.tmp
+	run pyprime strip --in-place t
+	assert_success
+	[ ! -e t/sub/.pyprime-999999999.tmp ]
+	assert_equal "$(cat t/sub/b.py)" "y = 2"
+}
