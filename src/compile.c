@@ -293,13 +293,12 @@ static void job_done(void *ctx, size_t j, int status, const void *result,
 		}
 }
 
-static const struct source_list *group_list;
-
 /* By directory, then in list order: each directory is visited once. */
-static int cmp_dir(const void *a, const void *b)
+static int cmp_dir(const void *a, const void *b, void *arg)
 {
+	const struct source_list *list = arg;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct source *x = &group_list->v[i], *y = &group_list->v[j];
+	const struct source *x = &list->v[i], *y = &list->v[j];
 	int c = memcmp(x->path, y->path,
 		       x->dirlen < y->dirlen ? x->dirlen : y->dirlen);
 
@@ -389,8 +388,7 @@ static void find_stale(struct run *r, const struct source_list *list)
 	stale = xcalloc(n, sizeof(*stale));
 	for (i = 0; i < list->n; i++)
 		order[i] = i;
-	group_list = list;
-	qsort(order, list->n, sizeof(*order), cmp_dir);
+	qsort_r(order, list->n, sizeof(*order), cmp_dir, (void *)list);
 	for (from = 0; from < list->n; from = i) {
 		const struct source *s = &list->v[order[from]];
 
