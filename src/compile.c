@@ -224,13 +224,7 @@ out:
 	return wrote;
 }
 
-static void job_start(void *ctx)
-{
-	(void)ctx;
-	atomic_catch_signals();
-}
-
-static int job_run(void *ctx, size_t j)
+static int compile_job(void *ctx, size_t j)
 {
 	struct run *r = ctx;
 
@@ -238,7 +232,7 @@ static int job_run(void *ctx, size_t j)
 }
 
 /* Largest first: a source's size by the levels it is compiled at. */
-static uint64_t job_weight(void *ctx, size_t j)
+static uint64_t compile_weight(void *ctx, size_t j)
 {
 	const struct job *job = &((struct run *)ctx)->jobs[j];
 
@@ -246,12 +240,13 @@ static uint64_t job_weight(void *ctx, size_t j)
 	       (unsigned)__builtin_popcount(job->stale);
 }
 
-static const char *job_name(void *ctx, size_t j)
+static const char *source_path(void *ctx, size_t j)
 {
 	return ((struct run *)ctx)->jobs[j].src->path;
 }
 
-static void job_lost(void *ctx, size_t j, pid_t pid)
+/* In the parent: the worker died while compiling job J. */
+static void forget_temp(void *ctx, size_t j, pid_t pid)
 {
 	struct run *r = ctx;
 	int fd;
@@ -264,7 +259,8 @@ static void job_lost(void *ctx, size_t j, pid_t pid)
 	}
 }
 
-static void job_done(void *ctx, size_t j, int status, const void *result,
+/* In the parent, in walk order: count the source; with -vv, its pycs. */
+static void compile_done(void *ctx, size_t j, int status, const void *result,
 		     size_t len)
 {
 	struct run *r = ctx;
@@ -419,14 +415,8 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats)
 {
 	static const struct pool_ops ops = {
-		.verb = "compile",
-		.fork = pyrt_fork,
-		.weight = job_weight,
-		.name = job_name,
-		.start = job_start,
-		.run = job_run,
-		.lost = job_lost,
-		.done = job_done,
+		"compile", pyrt_fork, compile_weight, source_path,
+		atomic_catch_signals, compile_job, forget_temp, compile_done,
 	};
 	struct run r = { o, stats, NULL, 0 };
 	size_t failed = stats->failed;

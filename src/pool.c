@@ -143,7 +143,7 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 			signal(stop_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	if (p->ops->start)
-		p->ops->start(p->ctx);
+		p->ops->start();
 	block_signals(SIG_UNBLOCK);
 	/* Don't outlive the parent (a SIGKILL there would orphan us). */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -298,7 +298,7 @@ static void run_inline(struct pool *p, const size_t *order, size_t from)
 	int status;
 
 	if (p->ops->start)
-		p->ops->start(p->ctx);
+		p->ops->start();
 	for (i = from; i < p->n; i++) {
 		j = order ? order[i] : i;
 		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);

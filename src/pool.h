@@ -26,8 +26,9 @@ struct pool_ops {
 	uint64_t (*weight)(void *ctx, size_t j);
 	/* Job J's name in messages (its file); the string stays ctx's. */
 	const char *(*name)(void *ctx, size_t j);
-	/* In each new worker, and once before jobs run in-process. */
-	void (*start)(void *ctx);
+	/* In each new worker, and once before jobs run in-process: such as
+	 * handlers that remove a temporary file on SIGTERM. */
+	void (*start)(void);
 	/* In a worker (or in-process): run job J.  The messages it reports
 	 * are captured, and pool_reply() adds to its result, for the parent.
 	 * Returns a status word, not negative. */

@@ -475,13 +475,7 @@ static int copy_one(const struct run *r, const struct job *job)
 	return status;
 }
 
-static void job_start(void *ctx)
-{
-	(void)ctx;
-	atomic_catch_signals();
-}
-
-static int job_run(void *ctx, size_t j)
+static int strip_job(void *ctx, size_t j)
 {
 	struct run *r = ctx;
 	const struct job *job = &r->jobs[j];
@@ -489,17 +483,18 @@ static int job_run(void *ctx, size_t j)
 	return job->kind == JOB_STRIP ? strip_one(r, job) : copy_one(r, job);
 }
 
-static uint64_t job_weight(void *ctx, size_t j)
+static uint64_t file_size(void *ctx, size_t j)
 {
 	return (uint64_t)((struct run *)ctx)->jobs[j].size;
 }
 
-static const char *job_name(void *ctx, size_t j)
+static const char *file_path(void *ctx, size_t j)
 {
 	return ((struct run *)ctx)->jobs[j].src;
 }
 
-static void job_lost(void *ctx, size_t j, pid_t pid)
+/* In the parent: the worker died while writing job J. */
+static void forget_output_temp(void *ctx, size_t j, pid_t pid)
 {
 	char *shown;
 	int fd = open_output_dir(ctx, &((struct run *)ctx)->jobs[j], &shown);
@@ -561,7 +556,8 @@ static void count(struct strip_totals *t, const struct job *job)
 	t->lines_out += rep->lines_out;
 }
 
-static void job_done(void *ctx, size_t j, int status, const void *result,
+/* In the parent, in walk order: count the file; with -v, its figures. */
+static void strip_done(void *ctx, size_t j, int status, const void *result,
 		     size_t len)
 {
 	struct run *r = ctx;
@@ -743,14 +739,8 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		   char *const *paths, size_t npaths)
 {
 	static const struct pool_ops ops = {
-		.verb = "strip",
-		.fork = pyrt_fork,
-		.weight = job_weight,
-		.name = job_name,
-		.start = job_start,
-		.run = job_run,
-		.lost = job_lost,
-		.done = job_done,
+		"strip", pyrt_fork, file_size, file_path, atomic_catch_signals,
+		strip_job, forget_output_temp, strip_done,
 	};
 	struct run r;
 	size_t i, bad;
