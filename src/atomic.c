@@ -89,7 +89,8 @@ void atomic_forget(int dirfd, pid_t pid)
 	char name[64];
 
 	atomic_temp_name(name, sizeof(name), pid);
-	unlinkat(dirfd, name, 0);
+	/* Unless a live process holds it: PID may be another's already. */
+	atomic_stale(dirfd, name, 1);
 }
 
 static void on_signal(int sig)

@@ -43,7 +43,8 @@ int atomic_stale(int dirfd, const char *name, int remove);
  * returns how many were removed. */
 int atomic_sweep(int dirfd);
 
-/* Remove the temporary file of PID (a worker that was killed) in DIRFD. */
+/* Remove the temporary file of PID (a worker that died) in DIRFD, if no
+ * live writer holds it. */
 void atomic_forget(int dirfd, pid_t pid);
 
 /* Install handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary

@@ -6,12 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -27,17 +26,13 @@
 struct job {
 	const struct source *src;
 	unsigned stale;		/* levels to write */
-	int status;
-	int done;
-	char *msg;
-	size_t msglen;
 };
 
 struct run {
 	const struct compile_opts *o;
 	struct compile_stats *stats;
 	struct job *jobs;
-	size_t njobs, ndone, printed;
+	size_t njobs;
 };
 
 /* Where the pycs of PATH go: the source directory or its __pycache__. */
@@ -229,113 +224,77 @@ out:
 	return wrote;
 }
 
-static void job_start(void *ctx)
-{
-	(void)ctx;
-	atomic_catch_signals();
-}
-
-static int job_run(void *ctx, size_t j)
+static int compile_job(void *ctx, size_t j)
 {
 	struct run *r = ctx;
 
 	return compile_one(r->o, &r->jobs[j]);
 }
 
-static void job_lost(void *ctx, size_t j, pid_t pid, int wstatus)
+/* Largest first: a source's size by the levels it is compiled at. */
+static uint64_t compile_weight(void *ctx, size_t j)
+{
+	const struct job *job = &((struct run *)ctx)->jobs[j];
+
+	return (uint64_t)job->src->st.st_size *
+	       (unsigned)__builtin_popcount(job->stale);
+}
+
+static const char *source_path(void *ctx, size_t j)
+{
+	return ((struct run *)ctx)->jobs[j].src->path;
+}
+
+/* In the parent: the worker died while compiling job J. */
+static void forget_temp(void *ctx, size_t j, pid_t pid)
 {
 	struct run *r = ctx;
-	const struct source *s = r->jobs[j].src;
 	int fd;
 
-	if (WIFSIGNALED(wstatus))
-		error("cannot compile '%s': worker %ld killed by signal %d (%s)",
-		      s->path, (long)pid, WTERMSIG(wstatus),
-		      strsignal(WTERMSIG(wstatus)));
-	else
-		error("cannot compile '%s': worker %ld exited with status %d",
-		      s->path, (long)pid, WEXITSTATUS(wstatus));
 	/* It can't remove its temporary file any more: do it for it. */
-	if (open_target(s->path, r->o->legacy, 0, &fd) == 0 && fd >= 0) {
+	if (open_target(r->jobs[j].src->path, r->o->legacy, 0, &fd) == 0 &&
+	    fd >= 0) {
 		atomic_forget(fd, pid);
 		close(fd);
 	}
 }
 
-/* Print what the jobs finished so far in walk order have to say. */
-static void flush_messages(struct run *r)
-{
-	while (r->printed < r->njobs && r->jobs[r->printed].done) {
-		struct job *job = &r->jobs[r->printed++];
-		int level;
-
-		if (job->msglen) {
-			progress_clear();
-			write_full(STDERR_FILENO, job->msg, job->msglen);
-		}
-		free(job->msg);
-		job->msg = NULL;
-		if (r->o->verbose < 2 || job->status < 0)
-			continue;
-		for (level = 0; level <= PYC_MAX_LEVEL; level++)
-			if (job->status & (1 << level)) {
-				char *dir = target_dir(job->src->path, r->o->legacy);
-				char *name = pyc_name(path_base(job->src->path), level,
-						      r->o->legacy);
-
-				progress_clear();
-				printf("%s/%s\n", dir, name);
-				free(dir);
-				free(name);
-			}
-	}
-	fflush(stdout);
-}
-
-static void job_done(void *ctx, size_t j, int status, const char *msg,
+/* In the parent, in walk order: count the source; with -vv, its pycs. */
+static void compile_done(void *ctx, size_t j, int status, const void *result,
 		     size_t len)
 {
 	struct run *r = ctx;
-	struct job *job = &r->jobs[j];
+	const struct source *s = r->jobs[j].src;
+	int level;
 
-	job->status = status;
-	job->done = 1;
-	if (len) {
-		job->msg = xmalloc(len);
-		memcpy(job->msg, msg, len);
-		job->msglen = len;
-	}
-	if (status < 0 || (status & JOB_FAILED))
+	(void)result;
+	(void)len;
+	if (status == POOL_LOST || (status & JOB_FAILED))
 		r->stats->failed++;
 	else
 		r->stats->compiled++;
-	r->ndone++;
-	flush_messages(r);
-	progress_update(r->ndone);
+	/* The pycs written, of a source that failed at a later level too. */
+	if (r->o->verbose < 2 || status == POOL_LOST)
+		return;
+	for (level = 0; level <= PYC_MAX_LEVEL; level++)
+		if (status & (1 << level)) {
+			char *dir = target_dir(s->path, r->o->legacy);
+			char *name = pyc_name(path_base(s->path), level,
+					      r->o->legacy);
+
+			progress_clear();
+			printf("%s/%s\n", dir, name);
+			free(dir);
+			free(name);
+		}
 }
-
-static const struct job *sort_jobs;
-
-/* Largest first, so that no worker is left with a big file at the end. */
-static int cmp_size(const void *a, const void *b)
-{
-	const struct job *x = &sort_jobs[*(const size_t *)a];
-	const struct job *y = &sort_jobs[*(const size_t *)b];
-	off_t wx = x->src->st.st_size * __builtin_popcount(x->stale);
-	off_t wy = y->src->st.st_size * __builtin_popcount(y->stale);
-
-	if (wx != wy)
-		return wx > wy ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-static const struct source_list *group_list;
 
 /* By directory, then in list order: each directory is visited once. */
-static int cmp_dir(const void *a, const void *b)
+static int cmp_dir(const void *a, const void *b, void *arg)
 {
+	const struct source_list *list = arg;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct source *x = &group_list->v[i], *y = &group_list->v[j];
+	const struct source *x = &list->v[i], *y = &list->v[j];
 	int c = memcmp(x->path, y->path,
 		       x->dirlen < y->dirlen ? x->dirlen : y->dirlen);
 
@@ -425,8 +384,7 @@ static void find_stale(struct run *r, const struct source_list *list)
 	stale = xcalloc(n, sizeof(*stale));
 	for (i = 0; i < list->n; i++)
 		order[i] = i;
-	group_list = list;
-	qsort(order, list->n, sizeof(*order), cmp_dir);
+	qsort_r(order, list->n, sizeof(*order), cmp_dir, (void *)list);
 	for (from = 0; from < list->n; from = i) {
 		const struct source *s = &list->v[order[from]];
 
@@ -457,10 +415,11 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats)
 {
 	static const struct pool_ops ops = {
-		job_start, job_run, job_done, job_lost, NULL,
+		"compile", pyrt_fork, compile_weight, source_path,
+		atomic_catch_signals, compile_job, forget_temp, compile_done,
 	};
-	struct run r = { o, stats, NULL, 0, 0, 0 };
-	size_t *order, i, failed = stats->failed;
+	struct run r = { o, stats, NULL, 0 };
+	size_t failed = stats->failed;
 
 	find_stale(&r, list);
 	if (!r.njobs) {
@@ -472,17 +431,9 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		free(r.jobs);
 		return 1;
 	}
-	order = xmalloc(r.njobs * sizeof(*order));
-	for (i = 0; i < r.njobs; i++)
-		order[i] = i;
-	sort_jobs = r.jobs;
-	qsort(order, r.njobs, sizeof(*order), cmp_size);
-
 	progress_start("compiling", r.njobs, !o->quiet);
-	pool_run(&ops, &r, order, r.njobs, o->jobs);
+	pool_run(&ops, &r, r.njobs, o->jobs);
 	progress_end();
-
-	free(order);
 	free(r.jobs);
 	return stats->failed > failed;
 }

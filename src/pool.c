@@ -1,6 +1,6 @@
 /*
  * pool.c: fork-based workers fed job numbers over a pipe each, answering
- * with a status word and their captured messages over another.
+ * with a status word, their captured messages and a result over another.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,8 +17,9 @@
 
 #include "pool.h"
 #include "progress.h"
-#include "pyrt.h"
 #include "util.h"
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 struct worker {
 	pid_t pid;		/* 0: no process */
@@ -25,17 +27,27 @@ struct worker {
 	long job;		/* the job it is running, or -1 */
 };
 
+/* A finished job, kept until every job before it is handed on. */
+struct slot {
+	char *mem;		/* its messages, then its result; or NULL */
+	size_t msglen, reslen;
+	int status;
+	int ready;
+};
+
 struct pool {
 	const struct pool_ops *ops;
 	void *ctx;
 	struct worker *w;
 	unsigned nw;
+	struct slot *slots;
+	size_t n, finished, delivered;
+	/* Which were ignored when the pool started (nohup): they stay
+	 * ignored, in the workers too. */
+	int ignored[ARRAY_SIZE(stop_signals)];
 };
 
 static volatile sig_atomic_t caught;
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
-/* Which were ignored when the pool started (nohup): they stay ignored. */
-static int ignored[ARRAY_SIZE(stop_signals)];
 
 static void on_signal(int sig)
 {
@@ -85,13 +97,37 @@ static void run_job(const struct pool_ops *ops, void *ctx, size_t j,
 	msg_capture(NULL);
 }
 
-static void finish_job(const struct pool_ops *ops, void *ctx, size_t j,
-		       int status, const char *msg, size_t len,
-		       const char *reply, size_t rlen)
+/*
+ * Job J finished with STATUS; MEM holds its MSGLEN bytes of messages, then
+ * RESLEN bytes of result, and is the pool's now (NULL when both are 0).
+ * Hand on J and the finished jobs after it once every job before it is.
+ */
+static void complete(struct pool *p, size_t j, int status, char *mem,
+		     size_t msglen, size_t reslen)
 {
-	if (rlen && ops->result)
-		ops->result(ctx, j, reply, rlen);
-	ops->done(ctx, j, status, msg, len);
+	struct slot *s = &p->slots[j];
+
+	s->mem = mem;
+	s->msglen = msglen;
+	s->reslen = reslen;
+	s->status = status;
+	s->ready = 1;
+	while (p->delivered < p->n && p->slots[p->delivered].ready) {
+		s = &p->slots[p->delivered];
+		if (s->msglen) {
+			/* After what the jobs before it printed. */
+			progress_clear();
+			fflush(stdout);
+			write_full(STDERR_FILENO, s->mem, s->msglen);
+		}
+		p->ops->done(p->ctx, p->delivered, s->status,
+			     s->reslen ? s->mem + s->msglen : NULL, s->reslen);
+		free(s->mem);
+		s->mem = NULL;
+		p->delivered++;
+	}
+	fflush(stdout);
+	progress_update(++p->finished);
 }
 
 static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
@@ -103,11 +139,11 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 
 	/* The parent's handlers are not ours; what it ignores we do too. */
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
-		if (!ignored[i])
+		if (!p->ignored[i])
 			signal(stop_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	if (p->ops->start)
-		p->ops->start(p->ctx);
+		p->ops->start();
 	block_signals(SIG_UNBLOCK);
 	/* Don't outlive the parent (a SIGKILL there would orphan us). */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -141,7 +177,7 @@ static int spawn(struct pool *p, struct worker *w)
 		return error_errno("cannot create a pipe");
 	}
 	block_signals(SIG_BLOCK);
-	pid = pyrt_fork();
+	pid = p->ops->fork ? p->ops->fork() : fork();
 	if (pid == 0) {
 		/* Only our own pipes: a sibling's must see EOF when the
 		 * parent closes them. */
@@ -178,10 +214,12 @@ static int send_job(struct worker *w, size_t j)
 	return write_full(w->to, &v, sizeof(v));
 }
 
-/* Reap W, whose result pipe ended; report its job if it had one. */
+/* Reap W, whose result pipe ended; if it had a job, the job failed. */
 static void reap(struct pool *p, struct worker *w)
 {
+	const struct pool_ops *ops = p->ops;
 	struct buf msgs = BUF_INIT;
+	size_t j = (size_t)w->job;
 	int status = 0;
 
 	if (w->to >= 0)
@@ -191,11 +229,19 @@ static void reap(struct pool *p, struct worker *w)
 		;
 	if (w->job >= 0) {
 		msg_capture(&msgs);
-		p->ops->lost(p->ctx, (size_t)w->job, w->pid, status);
+		if (WIFSIGNALED(status))
+			error("cannot %s '%s': worker %ld killed by signal %d (%s)",
+			      ops->verb, ops->name(p->ctx, j), (long)w->pid,
+			      WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			error("cannot %s '%s': worker %ld exited with status %d",
+			      ops->verb, ops->name(p->ctx, j), (long)w->pid,
+			      WEXITSTATUS(status));
+		if (ops->lost)
+			ops->lost(p->ctx, j, w->pid);
 		msg_capture(NULL);
-		p->ops->done(p->ctx, (size_t)w->job, -1, msgs.data, msgs.len);
+		complete(p, j, POOL_LOST, msgs.data, msgs.len, 0);
 	}
-	buf_release(&msgs);
 	w->pid = 0;
 	w->job = -1;
 }
@@ -204,26 +250,23 @@ static void reap(struct pool *p, struct worker *w)
 static int receive(struct pool *p, struct worker *w)
 {
 	uint32_t hdr[4];
-	char *msg = NULL;
+	char *mem = NULL;
 	size_t len;
-	int ret = -1;
 
 	if (read_full(w->from, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
 	    hdr[0] != (uint32_t)w->job)
 		return -1;
 	len = (size_t)hdr[2] + hdr[3];
 	if (len) {
-		msg = xmalloc(len);
-		if (read_full(w->from, msg, len) != (ssize_t)len)
-			goto out;
+		mem = xmalloc(len);
+		if (read_full(w->from, mem, len) != (ssize_t)len) {
+			free(mem);
+			return -1;
+		}
 	}
 	w->job = -1;
-	finish_job(p->ops, p->ctx, hdr[0], (int)hdr[1], msg, hdr[2],
-		   msg ? msg + hdr[2] : NULL, hdr[3]);
-	ret = 0;
-out:
-	free(msg);
-	return ret;
+	complete(p, hdr[0], (int)hdr[1], mem, hdr[2], hdr[3]);
+	return 0;
 }
 
 static void NORETURN interrupted(struct pool *p, int sig)
@@ -246,47 +289,86 @@ static void NORETURN interrupted(struct pool *p, int sig)
 	_exit(128 + sig);
 }
 
-static void run_inline(const struct pool_ops *ops, void *ctx,
-		       const size_t *order, size_t from, size_t n)
+/* Run in this process the jobs ORDER[FROM..] (job numbers FROM.. when
+ * ORDER is NULL). */
+static void run_inline(struct pool *p, const size_t *order, size_t from)
 {
 	struct buf msgs = BUF_INIT, reply = BUF_INIT;
-	size_t i;
+	size_t i, j, msglen;
 	int status;
 
-	if (ops->start)
-		ops->start(ctx);
-	for (i = from; i < n; i++) {
-		run_job(ops, ctx, order[i], &msgs, &reply, &status);
-		finish_job(ops, ctx, order[i], status, msgs.data, msgs.len,
-			   reply.data, reply.len);
+	if (p->ops->start)
+		p->ops->start();
+	for (i = from; i < p->n; i++) {
+		j = order ? order[i] : i;
+		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);
+		msglen = msgs.len;
+		if (reply.len)
+			buf_add(&msgs, reply.data, reply.len);
+		complete(p, j, status, msgs.data, msglen, reply.len);
+		msgs = (struct buf)BUF_INIT;
 	}
-	buf_release(&msgs);
 	buf_release(&reply);
 }
 
-void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,
-	      size_t n, unsigned workers)
+static int cmp_weight(const void *a, const void *b, void *arg)
 {
-	struct pool p = { ops, ctx, NULL, 0 };
+	const uint64_t *w = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (w[i] != w[j])
+		return w[i] > w[j] ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+/* The order in which the N jobs start: heaviest first. */
+static size_t *job_order(const struct pool_ops *ops, void *ctx, size_t n)
+{
+	size_t *order = xmalloc(n * sizeof(*order)), i;
+	uint64_t *w;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	if (!ops->weight)
+		return order;
+	w = xmalloc(n * sizeof(*w));
+	for (i = 0; i < n; i++)
+		w[i] = ops->weight(ctx, i);
+	qsort_r(order, n, sizeof(*order), cmp_weight, w);
+	free(w);
+	return order;
+}
+
+void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
+	      unsigned workers)
+{
+	struct pool p;
 	struct pollfd *fds;
 	struct sigaction sa, old[ARRAY_SIZE(stop_signals)], oldpipe;
-	size_t next = 0, i;
+	size_t *order, next = 0, i;
 	unsigned live = 0;
 
+	memset(&p, 0, sizeof(p));
+	p.ops = ops;
+	p.ctx = ctx;
+	p.n = n;
+	p.slots = xcalloc(n ? n : 1, sizeof(*p.slots));
 	if (workers > n)
 		workers = (unsigned)n;
 	if (workers <= 1) {
-		run_inline(ops, ctx, order, 0, n);
+		run_inline(&p, NULL, 0);
+		free(p.slots);
 		return;
 	}
+	order = job_order(ops, ctx, n);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++) {
 		sigaction(stop_signals[i], NULL, &old[i]);
-		ignored[i] = old[i].sa_handler == SIG_IGN;
-		if (!ignored[i])
+		p.ignored[i] = old[i].sa_handler == SIG_IGN;
+		if (!p.ignored[i])
 			sigaction(stop_signals[i], &sa, NULL);
 	}
 	sa.sa_handler = SIG_IGN;
@@ -346,7 +428,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,
 	}
 	/* Every worker failed to start or died unreplaced: finish here. */
 	if (next < n)
-		run_inline(ops, ctx, order, next, n);
+		run_inline(&p, order, next);
 
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
 		sigaction(stop_signals[i], &old[i], NULL);
@@ -355,4 +437,6 @@ void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,
 		interrupted(&p, caught);
 	free(fds);
 	free(p.w);
+	free(p.slots);
+	free(order);
 }

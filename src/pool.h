@@ -1,41 +1,64 @@
 /*
- * pool.h: a pool of forked worker processes that run numbered jobs, report
- * back in the parent, and are replaced when one dies.
+ * pool.h: a pool of forked worker processes that run numbered jobs,
+ * heaviest first, and hand each back in the parent in job order; a worker
+ * that dies is reported with its job and replaced.
  */
 #ifndef POOL_H
 #define POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+/* done()'s status for a job whose worker died. */
+#define POOL_LOST (-1)
+
 struct pool_ops {
-	/* In each new worker, and once before jobs run in-process. */
-	void (*start)(void *ctx);
-	/* In a worker (or in-process): run job J; messages it reports are
-	 * captured and handed to done().  Returns a status word. */
+	/* What a job does, for "cannot VERB 'NAME': worker PID killed by
+	 * signal 9 (Killed)": "compile". */
+	const char *verb;
+	/* fork(2), or one that keeps the process's state sound on both sides
+	 * (an embedded interpreter); NULL: fork(2). */
+	pid_t (*fork)(void);
+	/* In the parent, before any job runs: how much work job J is.  The
+	 * heaviest go first, so that no worker is left with a big one at the
+	 * end; NULL: in job order. */
+	uint64_t (*weight)(void *ctx, size_t j);
+	/* Job J's name in messages (its file); the string stays ctx's. */
+	const char *(*name)(void *ctx, size_t j);
+	/* In each new worker, and once before jobs run in-process: such as
+	 * handlers that remove a temporary file on SIGTERM. */
+	void (*start)(void);
+	/* In a worker (or in-process): run job J.  The messages it reports
+	 * are captured, and pool_reply() adds to its result, for the parent.
+	 * Returns a status word, not negative. */
 	int (*run)(void *ctx, size_t j);
-	/* In the parent: job J finished with STATUS and messages MSG. */
-	void (*done)(void *ctx, size_t j, int status, const char *msg,
+	/* In the parent: worker PID died while it ran job J (the pool has
+	 * said so): undo what it left half done, such as a temporary file.
+	 * Its messages are job J's.  NULL: nothing to undo. */
+	void (*lost)(void *ctx, size_t j, pid_t pid);
+	/* In the parent, in job order (J after every job before it), once
+	 * J's messages are on stderr: its STATUS (POOL_LOST if its worker
+	 * died) and what run() gave pool_reply() (LEN 0 if nothing).  RESULT
+	 * is the pool's, valid during the call. */
+	void (*done)(void *ctx, size_t j, int status, const void *result,
 		     size_t len);
-	/* In the parent: worker PID died with wait status WSTATUS while it
-	 * ran job J; messages it reports go to done(J, -1, ...) after. */
-	void (*lost)(void *ctx, size_t j, pid_t pid, int wstatus);
-	/* In the parent, before done(): what job J gave pool_reply(). */
-	void (*result)(void *ctx, size_t j, const void *data, size_t len);
 };
 
-/* In run(): hand DATA to the parent's result() (appended, in order). */
+/* In run(): add DATA to the job's result for done(). */
 void pool_reply(const void *data, size_t len);
 
 /*
- * Run the N jobs in the order ORDER gives, on WORKERS processes forked from
- * this one (in this process when WORKERS is 1).  A job whose worker dies is
- * reported through lost() and the run goes on with a new worker.  On
+ * Run jobs 0 to N-1 as OPS says, with CTX passed to each of its
+ * functions, on WORKERS processes forked from this one (in this process,
+ * in job order, when WORKERS is 1).  Each finished job advances the
+ * progress line the caller started.  A job whose worker dies is reported
+ * as failed, lost() cleans up after it, and a new worker goes on.  On
  * SIGINT, SIGTERM or SIGHUP the workers are stopped (they remove their
  * temporary files) and the signal is raised again here.
  */
-void pool_run(const struct pool_ops *ops, void *ctx, const size_t *order,
-	      size_t n, unsigned workers);
+void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
+	      unsigned workers);
 
 /* The number of CPUs this process may run on. */
 unsigned pool_cpus(void);

@@ -308,12 +308,12 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 	return errors;
 }
 
-static const struct source_list *sort_list;
-
-static int cmp_index(const void *a, const void *b)
+/* By path, then in list order. */
+static int cmp_index(const void *a, const void *b, void *arg)
 {
+	const struct source_list *list = arg;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(sort_list->v[i].path, sort_list->v[j].path);
+	int c = strcmp(list->v[i].path, list->v[j].path);
 
 	return c ? c : (i > j) - (i < j);
 }
@@ -329,8 +329,7 @@ void sources_dedup(struct source_list *list)
 	drop = xcalloc(list->n, 1);
 	for (i = 0; i < list->n; i++)
 		idx[i] = i;
-	sort_list = list;
-	qsort(idx, list->n, sizeof(*idx), cmp_index);
+	qsort_r(idx, list->n, sizeof(*idx), cmp_index, list);
 	for (i = 1; i < list->n; i++)
 		if (!strcmp(list->v[idx[i]].path, list->v[idx[i - 1]].path))
 			drop[idx[i]] = 1;

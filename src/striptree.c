@@ -11,7 +11,9 @@
  *
  * Nothing is ever written through a symlink: every output directory below
  * the one given is opened with O_NOFOLLOW, and atomic_write() refuses to
- * replace one.
+ * replace one.  A worker that dies has its temporary file removed by the
+ * parent; a whole run killed leaves its files to the next run that
+ * writes into those directories.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -58,9 +59,7 @@ struct job {
 	size_t tree;		/* which PATH it came from */
 	off_t size;
 	/* Filled in by the parent as results come. */
-	int status, done;
-	char *msg;
-	size_t msglen;
+	int status;
 	struct reply rep;
 	unsigned *lines;	/* the line map, when stripped */
 };
@@ -82,7 +81,6 @@ struct run {
 	size_t ndirs, dalloc;
 	struct strip_totals *totals;	/* per tree, and all at [ntrees] */
 	size_t ntrees;
-	size_t ndone, printed;
 	int errors;
 };
 
@@ -201,6 +199,10 @@ static void walk(struct run *r, int fd, const char *path, const char *logical,
 
 		if (!strcmp(name, "__pycache__"))
 			continue;
+		/* In place this is an output directory: a killed run's
+		 * leftovers go before anyone writes here. */
+		if (r->outfd < 0 && name[0] == '.' && atomic_stale(fd, name, 1))
+			continue;
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			error_errno("cannot stat '%s/%s'", path, name);
 			r->errors++;
@@ -232,6 +234,7 @@ static void walk(struct run *r, int fd, const char *path, const char *logical,
 					close(sub);
 					goto next;
 				}
+				atomic_sweep(made);
 				close(made);
 				if (r->ndirs == r->dalloc) {
 					r->dalloc = 2 * r->dalloc + 16;
@@ -335,26 +338,39 @@ static int read_source(const char *path, struct stat *st, struct buf *b)
 	return 0;
 }
 
+/*
+ * Open the directory JOB's output goes to; *SHOWN (a new string) is its
+ * name in messages.  Returns the descriptor, or -1 after reporting why.
+ */
+static int open_output_dir(const struct run *r, const struct job *job,
+			   char **shown)
+{
+	const char *root = r->outfd >= 0 ? r->o->outdir : NULL;
+	char *dir = path_dir(r->outfd >= 0 ? job->rel : job->src);
+	int fd;
+
+	*shown = root && strcmp(dir, ".") ? join_path(root, dir) :
+		 xstrdup(root ? root : dir);
+	if (root)
+		fd = open_below(r->outfd, root, dir, 0);
+	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		error_errno("cannot open directory '%s'", *shown);
+	free(dir);
+	return fd;
+}
+
 /* Write DATA as JOB's output, with ST's mode and times. */
 static int write_output(const struct run *r, const struct job *job,
 			const struct stat *st, const char *data, size_t len)
 {
-	const char *root = r->outfd >= 0 ? r->o->outdir : NULL;
-	char *dir = path_dir(r->outfd >= 0 ? job->rel : job->src);
-	char *shown = root && strcmp(dir, ".") ? join_path(root, dir) :
-		      xstrdup(root ? root : dir);
-	int fd, ret;
+	char *shown;
+	int fd = open_output_dir(r, job, &shown), ret = -1;
 
-	if (root)
-		fd = open_below(r->outfd, root, dir, 0);
-	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		error_errno("cannot open directory '%s'", shown);
-	ret = fd < 0 ? -1 :
-	      atomic_write_like(fd, shown, path_base(job->rel), data, len, st,
-				0);
-	if (fd >= 0)
+	if (fd >= 0) {
+		ret = atomic_write_like(fd, shown, path_base(job->rel), data,
+					len, st, 0);
 		close(fd);
-	free(dir);
+	}
 	free(shown);
 	return ret;
 }
@@ -460,13 +476,7 @@ static int copy_one(const struct run *r, const struct job *job)
 	return status;
 }
 
-static void job_start(void *ctx)
-{
-	(void)ctx;
-	atomic_catch_signals();
-}
-
-static int job_run(void *ctx, size_t j)
+static int strip_job(void *ctx, size_t j)
 {
 	struct run *r = ctx;
 	const struct job *job = &r->jobs[j];
@@ -474,11 +484,33 @@ static int job_run(void *ctx, size_t j)
 	return job->kind == JOB_STRIP ? strip_one(r, job) : copy_one(r, job);
 }
 
-static void job_result(void *ctx, size_t j, const void *data, size_t len)
+static uint64_t file_size(void *ctx, size_t j)
 {
-	struct run *r = ctx;
-	struct job *job = &r->jobs[j];
+	return (uint64_t)((struct run *)ctx)->jobs[j].size;
+}
 
+static const char *file_path(void *ctx, size_t j)
+{
+	return ((struct run *)ctx)->jobs[j].src;
+}
+
+/* In the parent: the worker died while writing job J. */
+static void forget_output_temp(void *ctx, size_t j, pid_t pid)
+{
+	char *shown;
+	int fd = open_output_dir(ctx, &((struct run *)ctx)->jobs[j], &shown);
+
+	/* It can't remove its temporary file any more: do it for it. */
+	if (fd >= 0) {
+		atomic_forget(fd, pid);
+		close(fd);
+	}
+	free(shown);
+}
+
+/* Take what a worker sent back for JOB: its figures and line map. */
+static void take_result(struct job *job, const void *data, size_t len)
+{
 	if (len < sizeof(job->rep))
 		return;
 	memcpy(&job->rep, data, sizeof(job->rep));
@@ -490,20 +522,6 @@ static void job_result(void *ctx, size_t j, const void *data, size_t len)
 	} else {
 		job->rep.mapped = job->rep.nlines = 0;
 	}
-}
-
-static void job_lost(void *ctx, size_t j, pid_t pid, int wstatus)
-{
-	struct run *r = ctx;
-	const struct job *job = &r->jobs[j];
-
-	if (WIFSIGNALED(wstatus))
-		error("cannot strip '%s': worker %ld killed by signal %d (%s)",
-		      job->src, (long)pid, WTERMSIG(wstatus),
-		      strsignal(WTERMSIG(wstatus)));
-	else
-		error("cannot strip '%s': worker %ld exited with status %d",
-		      job->src, (long)pid, WEXITSTATUS(wstatus));
 }
 
 static void count(struct strip_totals *t, const struct job *job)
@@ -539,66 +557,30 @@ static void count(struct strip_totals *t, const struct job *job)
 	t->lines_out += rep->lines_out;
 }
 
-/* Print what the jobs finished so far in walk order have to say. */
-static void flush_messages(struct run *r)
-{
-	while (r->printed < r->njobs && r->jobs[r->printed].done) {
-		struct job *job = &r->jobs[r->printed++];
-
-		if (job->msglen) {
-			progress_clear();
-			write_full(STDERR_FILENO, job->msg, job->msglen);
-		}
-		free(job->msg);
-		job->msg = NULL;
-		if (r->o->verbose && job->kind == JOB_STRIP &&
-		    job->status != DONE_FAILED) {
-			progress_clear();
-			printf("%s: %llu -> %llu bytes, %llu -> %llu lines%s\n",
-			       job->src,
-			       (unsigned long long)job->rep.bytes_in,
-			       (unsigned long long)job->rep.bytes_out,
-			       (unsigned long long)job->rep.lines_in,
-			       (unsigned long long)job->rep.lines_out,
-			       job->status == DONE_UNCHANGED ? " (unchanged)" :
-			       job->rep.flags & STRIP_KEPT_DOCSTRINGS ?
-			       " (names __doc__: docstrings kept)" : "");
-		}
-	}
-	fflush(stdout);
-}
-
-static void job_done(void *ctx, size_t j, int status, const char *msg,
+/* In the parent, in walk order: count the file; with -v, its figures. */
+static void strip_done(void *ctx, size_t j, int status, const void *result,
 		     size_t len)
 {
 	struct run *r = ctx;
 	struct job *job = &r->jobs[j];
 
-	job->status = status < 0 ? DONE_FAILED : status;
-	job->done = 1;
-	if (len) {
-		job->msg = xmalloc(len);
-		memcpy(job->msg, msg, len);
-		job->msglen = len;
-	}
+	job->status = status == POOL_LOST ? DONE_FAILED : status;
+	take_result(job, result, len);
 	count(&r->totals[job->tree], job);
 	count(&r->totals[r->ntrees], job);
-	r->ndone++;
-	flush_messages(r);
-	progress_update(r->ndone);
-}
-
-static const struct job *sort_jobs;
-
-/* Largest first, so that no worker is left with a big file at the end. */
-static int cmp_size(const void *a, const void *b)
-{
-	const struct job *x = &sort_jobs[*(const size_t *)a];
-	const struct job *y = &sort_jobs[*(const size_t *)b];
-
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
-	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+	if (r->o->verbose && job->kind == JOB_STRIP &&
+	    job->status != DONE_FAILED) {
+		progress_clear();
+		printf("%s: %llu -> %llu bytes, %llu -> %llu lines%s\n",
+		       job->src,
+		       (unsigned long long)job->rep.bytes_in,
+		       (unsigned long long)job->rep.bytes_out,
+		       (unsigned long long)job->rep.lines_in,
+		       (unsigned long long)job->rep.lines_out,
+		       job->status == DONE_UNCHANGED ? " (unchanged)" :
+		       job->rep.flags & STRIP_KEPT_DOCSTRINGS ?
+		       " (names __doc__: docstrings kept)" : "");
+	}
 }
 
 /* Where tree PATH's files come from, for the map: absolute, or NULL. */
@@ -758,10 +740,11 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		   char *const *paths, size_t npaths)
 {
 	static const struct pool_ops ops = {
-		job_start, job_run, job_done, job_lost, job_result,
+		"strip", pyrt_fork, file_size, file_path, atomic_catch_signals,
+		strip_job, forget_output_temp, strip_done,
 	};
 	struct run r;
-	size_t *order, i, bad;
+	size_t i, bad;
 	int ret = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -781,6 +764,7 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 			free(r.totals);
 			return 1;
 		}
+		atomic_sweep(r.outfd);
 	}
 	for (i = 0; i < npaths; i++)
 		add_path(&r, paths[i], i);
@@ -794,15 +778,9 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 			r.errors++;
 			goto out;
 		}
-		order = xmalloc(r.njobs * sizeof(*order));
-		for (i = 0; i < r.njobs; i++)
-			order[i] = i;
-		sort_jobs = r.jobs;
-		qsort(order, r.njobs, sizeof(*order), cmp_size);
 		progress_start("stripping", r.njobs, !o->quiet);
-		pool_run(&ops, &r, order, r.njobs, o->jobs);
+		pool_run(&ops, &r, r.njobs, o->jobs);
 		progress_end();
-		free(order);
 		if (!o->strip.keep_lines && save_maps(&r, paths) < 0)
 			r.errors++;
 	}
@@ -822,7 +800,6 @@ out:
 	for (i = 0; i < r.njobs; i++) {
 		free(r.jobs[i].src);
 		free(r.jobs[i].rel);
-		free(r.jobs[i].msg);
 		free(r.jobs[i].lines);
 	}
 	free(r.jobs);

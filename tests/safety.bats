@@ -273,3 +273,72 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 	run trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile app
 	assert_equal "$(grep -c 'fsync(' trace)" 0
 }
+
+@test "a strip worker killed mid-file is reported with its file, leaves no temporary file, the rest is stripped" {
+	need_strace
+	mkdir t
+	for n in 1 2 3 4 5 6; do
+		printf '"""Module %s."""\n# a comment\nx = %s\n' "$n" "$n" >"t/m$n.py"
+	done
+	# Every rename waits a second: a worker is caught with its temporary
+	# file written and not yet in place, and its pid is in the name.
+	trace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:delay_enter=1s \
+		"$PYPRIME" strip -j2 -o out t >out.txt 2>err &
+	PID=$!
+	temp=
+	for _ in $(seq 200); do
+		temp=$(leftover_temps out 2>/dev/null | head -1)
+		[ -n "$temp" ] && break
+		sleep 0.05
+	done
+	[ -n "$temp" ]
+	worker=${temp##*/.pyprime-}
+	worker=${worker%.tmp}
+	kill -9 "$worker"
+	finish
+	assert_equal "$STATUS" 1
+	# (strace has its say on the same stderr)
+	run grep -v '^strace: ' err
+	assert_output --regexp "^pyprime: cannot strip 't/m[1-6].py': worker $worker killed by signal 9 \(Killed\)$"
+	killed=$(sed -n "s/.*'t\/\(m[1-6].py\)'.*/\1/p" err)
+	[ -n "$killed" ]
+	[ -z "$(leftover_temps out)" ]
+	[ ! -e "out/$killed" ]
+	for n in 1 2 3 4 5 6; do
+		[ "m$n.py" = "$killed" ] && continue
+		assert_equal "$(cat "out/m$n.py")" "x = $n"
+	done
+	run cut -f1 out/pyprime.linemap
+	assert_equal "${#lines[@]}" 7
+	refute_line "$killed"
+}
+
+@test "leftovers of a killed strip are removed by the next strip into that directory" {
+	mkdir -p t/sub out/sub
+	printf '# c\nx = 1\n' >t/a.py
+	printf '# c\ny = 2\n' >t/sub/b.py
+	# Workers that were killed: pids that can't be running.
+	echo partial >out/.pyprime-999999999.tmp
+	echo partial >out/sub/.pyprime-999999998.tmp
+	# A writer that is alive holds a lock on its file.
+	echo live >out/sub/.pyprime-12345.tmp
+	flock -o out/sub/.pyprime-12345.tmp sleep 30 &
+	holder=$!
+	sleep 0.2
+	run pyprime strip -o out t
+	assert_success
+	[ ! -e out/.pyprime-999999999.tmp ]
+	[ ! -e out/sub/.pyprime-999999998.tmp ]
+	[ -e out/sub/.pyprime-12345.tmp ]
+	kill "$holder"
+	wait "$holder" || true
+	assert_equal "$(cat out/a.py)" "x = 1"
+	assert_equal "$(cat out/sub/b.py)" "y = 2"
+	# In place, the trees are where the output goes.
+	echo partial >t/sub/.pyprime-999999999.tmp
+	run pyprime strip --in-place t
+	assert_success
+	[ ! -e t/sub/.pyprime-999999999.tmp ]
+	assert_equal "$(cat t/sub/b.py)" "y = 2"
+}
