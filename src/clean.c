@@ -131,8 +131,10 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 		if (errno == ENOENT)
 			goto out;
 		if (fstatat(fd, "__pycache__", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode))
-			warning("not following symlink '%s'", pcpath);
+		    S_ISLNK(st.st_mode)) {
+			if (!o->quiet)
+				warning("not following symlink '%s'", pcpath);
+		}
 		else if (errno != ENOTDIR)
 			ret = error_errno("cannot open directory '%s'", pcpath);
 		goto out;

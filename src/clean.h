@@ -13,6 +13,7 @@ struct clean_opts {
 	int dry_run;		/* say what would go, remove nothing */
 	int verbose;		/* print each removed path */
 	int other_versions;	/* only other interpreters' pycs */
+	int quiet;		/* no warnings */
 };
 
 struct clean_stats {

@@ -81,7 +81,7 @@ int cmd_clean(int argc, char **argv)
 {
 	struct clean_opts o;
 	struct clean_stats stats = { 0, 0, 0 };
-	struct select sel = { NULL, NULL, NULL, 0, NULL, 0 };
+	struct select sel = { 0 };
 	const char **packages = NULL, *from = NULL;
 	size_t npackages = 0, i;
 	int c, nul = 0, ret = 0;
@@ -115,7 +115,7 @@ int cmd_clean(int argc, char **argv)
 			o.dry_run = 1;
 			break;
 		case 'q':
-			msg_quiet = 1;
+			o.quiet = 1;
 			break;
 		case 'v':
 			o.verbose++;

@@ -143,6 +143,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'q':
 			a->o.quiet = 1;
+			a->sel.quiet = 1;
 			break;
 		case 'v':
 			a->o.verbose++;
@@ -185,7 +186,6 @@ int cmd_compile(int argc, char **argv)
 		args_release(&a);
 		return ret == 1 ? 0 : 2;
 	}
-	msg_quiet = a.o.quiet;
 
 	for (i = 0; i < a.npackages; i++)
 		errors += sources_add_package(&list, &a.sel, a.packages[i]);

@@ -110,7 +110,6 @@ int cmd_rebuild(int argc, char **argv)
 	}
 	if (all + pending + (optind < argc) != 1)
 		return usage_error(usage, "give --all, --pending or packages");
-	msg_quiet = quiet;
 	if (all || pending) {
 		names = registry_packages(root, pending);
 		if (!names)
@@ -140,11 +139,9 @@ int cmd_rebuild(int argc, char **argv)
 	for (i = 0; names[i]; i++)
 		if (registry_set_pending(root, names[i], 0) < 0)
 			ret = 1;
-	if (failed) {
-		msg_quiet = 0;
+	if (failed)
 		warning("%zu file%s could not be compiled", failed,
 			failed == 1 ? "" : "s");
-	}
 	for (i = 0; i < n; i++)
 		package_release(&p[i]);
 	free(p);

@@ -22,7 +22,6 @@ int cmd_register(int argc, char **argv)
 		package_release(&p);
 		return ret == 1 ? 0 : 2;
 	}
-	msg_quiet = p.o.quiet;
 	if (registry_save(p.sel.root, p.name, p.saved, p.nsaved) < 0 ||
 	    registry_set_pending(p.sel.root, p.name, p.deferred) < 0) {
 		package_release(&p);
@@ -32,11 +31,9 @@ int cmd_register(int argc, char **argv)
 	if (!p.deferred) {
 		if (package_compile(&p, 1, &failed) < 0)
 			ret = 1;
-		if (failed) {
-			msg_quiet = 0;
+		if (failed)
 			warning("%zu file%s of package '%s' could not be compiled",
 				failed, failed == 1 ? "" : "s", p.name);
-		}
 	}
 	package_release(&p);
 	return ret;

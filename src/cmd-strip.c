@@ -185,7 +185,6 @@ int cmd_strip(int argc, char **argv)
 		usage_error(usage, "nothing to strip");
 		goto out;
 	}
-	msg_quiet = o.quiet;
 	if (from && !(listed = read_path_list(from, nul))) {
 		ret = 1;
 		goto out;

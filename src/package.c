@@ -99,6 +99,7 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 			break;
 		case 'q':
 			p->o.quiet = 1;
+			p->sel.quiet = 1;
 			break;
 		case 'h':
 			fputs(package_usage, stdout);
@@ -149,7 +150,7 @@ static int same_settings(const struct package *a, const struct package *b)
 
 int package_compile(struct package *p, size_t n, size_t *failed)
 {
-	struct clean_opts co = { 0, 0, 0, 0, 1 };
+	struct clean_opts co = { .other_versions = 1 };
 	struct clean_stats cs = { 0, 0, 0 };
 	char *done = xcalloc(n ? n : 1, 1);
 	size_t i, j, k;
@@ -171,6 +172,7 @@ int package_compile(struct package *p, size_t n, size_t *failed)
 				ret = -1;
 		}
 		compile_run(&p[i].o, &list, &stats);
+		co.quiet = p[i].o.quiet;
 		*failed += stats.failed;
 		/* A new interpreter's pycs replace the old ones'. */
 		paths = xcalloc(list.n + 1, sizeof(*paths));

@@ -286,10 +286,10 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 			continue;
 		path = select_real_path(sel, line);
 		if (stat(path, &st) < 0) {
-			if (errno == ENOENT) {
+			if (errno == ENOENT && !sel->quiet) {
 				warning("'%s' of package '%s' does not exist, skipped",
 					path, pkg);
-			} else {
+			} else if (errno != ENOENT) {
 				error_errno("cannot access '%s'", path);
 				errors++;
 			}

@@ -29,6 +29,7 @@ struct select {
 	size_t nexclude;
 	char **within;		/* -p: only a package's files under these */
 	size_t nwithin;
+	int quiet;		/* no warning for a file a package lost */
 };
 
 /*

@@ -258,7 +258,7 @@ static void walk(struct run *r, int fd, const char *path, const char *logical,
 		} else if (S_ISLNK(st.st_mode)) {
 			if (r->outfd >= 0)
 				copy_symlink(r, fd, p, name, o);
-		} else if (r->outfd >= 0) {
+		} else if (r->outfd >= 0 && !r->o->quiet) {
 			warning("'%s' is not a file, directory or symlink: "
 				"not copied", p);
 		}
@@ -398,8 +398,9 @@ static int strip_one(const struct run *r, const struct job *job)
 	len = src.len;
 	rep.bytes_in = rep.bytes_out = len;
 	if (strip_source(src.data, src.len, &o->strip, &res) < 0) {
-		warning("%s:%zu: cannot strip: %s; left unchanged", job->src,
-			res.error_line, res.error);
+		if (!o->quiet)
+			warning("%s:%zu: cannot strip: %s; left unchanged",
+				job->src, res.error_line, res.error);
 		status = DONE_UNCHANGED;
 		goto write;
 	}
@@ -425,9 +426,9 @@ static int strip_one(const struct run *r, const struct job *job)
 				    &why);
 		pyrt_end(&unit);
 		if (v != 1) {
-			if (v == -1)
+			if (!o->quiet && v == -1)
 				warning("%s; left unchanged", why.data);
-			else
+			else if (!o->quiet)
 				warning("'%s': stripped code differs (%s): left "
 					"unchanged", job->src, why.data ?
 					why.data : "no reason given");

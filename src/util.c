@@ -14,7 +14,6 @@
 #include "util.h"
 
 const char *progname = "pyprime";
-int msg_quiet;
 static struct buf *capture;
 
 void buf_grow(struct buf *b, size_t extra)
@@ -160,8 +159,6 @@ void warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (msg_quiet)
-		return;
 	va_start(ap, fmt);
 	vprefixed("warning: ", fmt, ap, 0);
 	va_end(ap);
@@ -172,8 +169,6 @@ void warning_errno(const char *fmt, ...)
 	int err = errno;
 	va_list ap;
 
-	if (msg_quiet)
-		return;
 	va_start(ap, fmt);
 	vprefixed("warning: ", fmt, ap, err);
 	va_end(ap);

@@ -57,8 +57,6 @@ int usage_error(const char *usage, const char *fmt, ...) PRINTF(2, 3);
 struct option;
 int parse_option(int argc, char **argv, const char *shortopts,
 		 const struct option *longopts, const char *usage);
-/* With quiet set, warning() prints nothing. */
-extern int msg_quiet;
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
