@@ -76,24 +76,13 @@ static void block_signals(int how)
 	sigprocmask(how, &set, NULL);
 }
 
-/* Where pool_reply() puts a job's result while it runs. */
-static struct buf *reply_buf;
-
-void pool_reply(const void *data, size_t len)
-{
-	if (reply_buf)
-		buf_add(reply_buf, data, len);
-}
-
 static void run_job(const struct pool_ops *ops, void *ctx, size_t j,
 		    struct buf *msgs, struct buf *reply, int *status)
 {
 	buf_reset(msgs);
 	buf_reset(reply);
 	msg_capture(msgs);
-	reply_buf = reply;
-	*status = ops->run(ctx, j);
-	reply_buf = NULL;
+	*status = ops->run(ctx, j, reply);
 	msg_capture(NULL);
 }
 

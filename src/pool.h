@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct buf;
+
 /* done()'s status for a job whose worker died. */
 #define POOL_LOST (-1)
 
@@ -30,23 +32,20 @@ struct pool_ops {
 	 * handlers that remove a temporary file on SIGTERM. */
 	void (*start)(void);
 	/* In a worker (or in-process): run job J.  The messages it reports
-	 * are captured, and pool_reply() adds to its result, for the parent.
-	 * Returns a status word, not negative. */
-	int (*run)(void *ctx, size_t j);
+	 * are captured, and what it adds to RESULT (empty) goes to done(),
+	 * for the parent.  Returns a status word, not negative. */
+	int (*run)(void *ctx, size_t j, struct buf *result);
 	/* In the parent: worker PID died while it ran job J (the pool has
 	 * said so): undo what it left half done, such as a temporary file.
 	 * Its messages are job J's.  NULL: nothing to undo. */
 	void (*lost)(void *ctx, size_t j, pid_t pid);
 	/* In the parent, in job order (J after every job before it), once
 	 * J's messages are on stderr: its STATUS (POOL_LOST if its worker
-	 * died) and what run() gave pool_reply() (LEN 0 if nothing).  RESULT
-	 * is the pool's, valid during the call. */
+	 * died) and the LEN bytes run() added to its result (NULL if none).
+	 * RESULT is the pool's, valid during the call. */
 	void (*done)(void *ctx, size_t j, int status, const void *result,
 		     size_t len);
 };
-
-/* In run(): add DATA to the job's result for done(). */
-void pool_reply(const void *data, size_t len);
 
 /*
  * Run jobs 0 to N-1 as OPS says, with CTX passed to each of its

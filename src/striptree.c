@@ -375,8 +375,10 @@ static int write_output(const struct run *r, const struct job *job,
 	return ret;
 }
 
-/* Strip, prove and write one .py file. */
-static int strip_one(const struct run *r, const struct job *job)
+/* Strip, prove and write one .py file; its figures and line map go to
+ * RESULT. */
+static int strip_one(const struct run *r, const struct job *job,
+		     struct buf *result)
 {
 	const struct strip_tree_opts *o = r->o;
 	struct buf src = BUF_INIT, why = BUF_INIT;
@@ -454,9 +456,10 @@ write:
 		status = DONE_FAILED;
 out:
 	if (status != DONE_FAILED) {
-		pool_reply(&rep, sizeof(rep));
+		buf_add(result, &rep, sizeof(rep));
 		if (rep.nlines)
-			pool_reply(res.lines, rep.nlines * sizeof(unsigned));
+			buf_add(result, res.lines,
+				rep.nlines * sizeof(unsigned));
 	}
 	strip_result_release(&res);
 	buf_release(&src);
@@ -477,12 +480,13 @@ static int copy_one(const struct run *r, const struct job *job)
 	return status;
 }
 
-static int strip_job(void *ctx, size_t j)
+static int strip_job(void *ctx, size_t j, struct buf *result)
 {
 	struct run *r = ctx;
 	const struct job *job = &r->jobs[j];
 
-	return job->kind == JOB_STRIP ? strip_one(r, job) : copy_one(r, job);
+	return job->kind == JOB_STRIP ? strip_one(r, job, result) :
+	       copy_one(r, job);
 }
 
 static uint64_t file_size(void *ctx, size_t j)
