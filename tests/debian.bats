@@ -108,7 +108,7 @@ check_compiled() {
 	assert_success
 	n=$(grep -c "^# code object from '$R$SITE/inventory/.*__pycache__/.*\.$TAG\.pyc'$" <<<"$stderr")
 	[ "$n" -eq 9 ]
-	! grep -q '^# wrote' <<<"$stderr"
+	run ! grep -q '^# wrote' <<<"$stderr"
 	[ "$(find "$R" -name '*.pyc' -printf '%p %i %T@\n' | sort)" = "$before" ]
 	# Nothing outside the root.
 	[ ! -e "$SITE/inventory" ]

@@ -30,11 +30,11 @@ snapshot() {
 	pyprime compile -q -O0 -O2 .
 	run trace -f -e trace=%file,read -o trace "$PYPRIME" compile -O0 -O2 .
 	assert_success
-	! grep -q 'python3\.11/encodings' trace
-	! grep -q 'libpython.*\.py' trace
+	run ! grep -q 'python3\.11/encodings' trace
+	run ! grep -q 'libpython.*\.py' trace
 	n=$(find . -name '*.pyc' | wc -l)
 	assert_equal "$(grep -c '^[0-9]* *read(.*, 17) = 17$' trace)" "$n"
-	! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
+	run ! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
 }
 
 @test "a touched source is recompiled, and only that one" {

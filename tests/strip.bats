@@ -84,11 +84,11 @@ run_in() {
 	done
 	# Each kept what the others remove.
 	local f=json/decoder.py
-	! grep -q '"""' "out--docstrings/$f"
+	run ! grep -q '"""' "out--docstrings/$f"
 	grep -qE '^\s*#' "out--docstrings/$f"
 	grep -qE '^\s*$' "out--docstrings/$f"
 	grep -q '"""' "out--comments/$f"
-	! grep -qE '^\s*#' "out--comments/$f"
+	run ! grep -qE '^\s*#' "out--comments/$f"
 	grep -qE '^\s*$' "out--comments/$f"
 	grep -q '"""' "out--blank-lines/$f"
 	grep -qE '^\s*#' "out--blank-lines/$f"
@@ -229,7 +229,7 @@ print(len(s))$'
 	grep -q 'f doc' out/cli.py
 	run pyprime strip --force-docstrings -o out2 orig
 	assert_success
-	! grep -q 'Usage' out2/cli.py
+	run ! grep -q 'Usage' out2/cli.py
 	[ "$(run_in out2 cli.py)" = None ]
 }
 
@@ -266,7 +266,7 @@ print(len(s))$'
 		's/ValueError/TypeError/' 's/def f(a, b)/def f(b, a)/' \
 		'/x = 0/d' 's/    try:/    global x\n    try:/'; do
 		sed "$change" same.py >b.py
-		! cmp -s same.py b.py
+		run ! cmp -s same.py b.py
 		run pyprime strip --compare a.py b.py
 		assert_failure 1
 		assert_output --partial 'differ: '
