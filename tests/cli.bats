@@ -14,9 +14,9 @@ squeeze() {
 	tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
 }
 
-# The usage block of "pyprime ARGS --help", without "usage: ".
-usage_of() {
-	"$PYPRIME" "$@" --help | sed -n '1,/^$/p' | sed 's/^usage: //' | squeeze
+# The usage block of a --help in $output, without "usage: ".
+usage_block() {
+	sed -n '1,/^$/p' <<<"$output" | sed 's/^usage: //' | squeeze
 }
 
 @test "the man page's SYNOPSIS says what --help says" {
@@ -24,22 +24,21 @@ usage_of() {
 	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
 		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
 	[ "$(grep -c '^pyprime' <<<"$synopsis")" -eq 10 ]
-	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
-	assert_equal "$(grep '^pyprime compile' <<<"$synopsis" | squeeze)" "$(usage_of compile)"
-	assert_equal "$(grep '^pyprime clean' <<<"$synopsis" | squeeze)" "$(usage_of clean)"
-	assert_equal "$(grep '^pyprime register' <<<"$synopsis" | squeeze)" "$(usage_of register)"
-	assert_equal "$(grep '^pyprime rebuild' <<<"$synopsis" | squeeze)" "$(usage_of rebuild)"
-	assert_equal "$(grep '^pyprime traceback' <<<"$synopsis" | squeeze)" "$(usage_of traceback)"
-	assert_equal "$(grep '^pyprime strip' <<<"$synopsis" | squeeze)" "$(usage_of strip)"
-	assert_equal "$(grep '^pyprime time' <<<"$synopsis" | squeeze)" "$(usage_of time)"
-	assert_equal "$(grep '^pyprime report' <<<"$synopsis" | squeeze)" "$(usage_of report)"
+	run -0 "$PYPRIME" --help
+	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$(head -1 <<<"$output" | sed 's/^usage: //' | squeeze)"
+	for cmd in compile clean register rebuild traceback strip time report; do
+		run -0 "$PYPRIME" "$cmd" --help
+		assert_equal "$(grep "^pyprime $cmd" <<<"$synopsis" | squeeze)" "$(usage_block)"
+	done
 }
 
 @test "the man page documents every option --help lists and every exit status" {
 	command -v man >/dev/null || skip "man is not installed"
 	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
 	for cmd in compile clean register rebuild strip traceback time report; do
-		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
+		run -0 "$PYPRIME" "$cmd" --help
+		assert_line --index 0 --partial "usage: pyprime $cmd "
+		for opt in $(grep -o -- '--[a-z-]*' <<<"$output" | sort -u); do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
 		done
 	done
@@ -115,7 +114,7 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 
 @test "-i reads paths one a line or NUL-separated, from a file or stdin" {
 	printf 'inventory/cli.py\ninventory/util\n' >list
-	run pyprime compile -v -i list
+	run -0 pyprime compile -v -i list
 	assert_output "4 compiled, 0 fresh, 0 failed"
 	rm -r inventory/__pycache__ inventory/util/__pycache__
 	printf 'inventory/model.py\0inventory/store.py\0' | pyprime compile -q -i - -0
@@ -125,7 +124,7 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 }
 
 @test "a file given twice is compiled once" {
-	run pyprime compile -v inventory/cli.py inventory inventory/cli.py
+	run -0 pyprime compile -v inventory/cli.py inventory inventory/cli.py
 	assert_output "9 compiled, 0 fresh, 0 failed"
 }
 
@@ -135,9 +134,9 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 	assert_success
 	assert_output --partial "compiling: 9/9 (100%)"
 	rm -r inventory/__pycache__ inventory/util/__pycache__
-	run script -qec "$PYPRIME compile -q ." /dev/null
+	run -0 script -qec "$PYPRIME compile -q ." /dev/null
 	refute_output --partial "compiling:"
-	run --separate-stderr pyprime compile -f .
+	run --separate-stderr -0 pyprime compile -f .
 	assert_equal "$stderr" ""
 }
 

@@ -55,7 +55,7 @@ check_loads() {
 	find inventory -name '*.py' -delete
 	[ -z "$(find . -name __pycache__)" ]
 	check_loads "inventory/cli.pyc"
-	run "$PYTHON" -m inventory data/items.csv
+	run -0 "$PYTHON" -m inventory data/items.csv
 	assert_output "$want"
 }
 
