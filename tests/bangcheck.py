@@ -100,22 +100,26 @@ class Lexer:
         else:
             self.adv()
 
+    def piece(self, subs):
+        # an escaped character, a $ expansion, a `...`, or one character
+        c = self.peek()
+        if c == "\\":
+            self.adv(2)
+        elif c == "$":
+            self.dollar(subs)
+        elif c == "`":
+            self.adv()
+            self.skip_to("`")
+        else:
+            self.adv()
+
     def dquote(self, subs):
         # after an opening '"': up to and past the closing one
         while self.i < len(self.s):
-            c = self.peek()
-            if c == '"':
+            if self.peek() == '"':
                 self.adv()
                 return
-            if c == "\\":
-                self.adv(2)
-            elif c == "$":
-                self.dollar(subs)
-            elif c == "`":
-                self.adv()
-                self.skip_to("`")
-            else:
-                self.adv()
+            self.piece(subs)
 
     def read_heredocs(self):
         # after a newline: the bodies of the here-documents it announced
@@ -133,21 +137,14 @@ class Lexer:
         start, line, subs = self.i, self.line, []
         while self.i < len(self.s) and self.peek() not in WORD_END:
             c = self.peek()
-            if c == "\\":
-                self.adv(2)
-            elif c == "'":
+            if c == "'":
                 self.adv()
                 self.skip_to("'", False)
             elif c == '"':
                 self.adv()
                 self.dquote(subs)
-            elif c == "$":
-                self.dollar(subs)
-            elif c == "`":
-                self.adv()
-                self.skip_to("`")
             else:
-                self.adv()
+                self.piece(subs)
         return Tok("word", self.s[start:self.i], line, subs)
 
     def tokens(self, closer=None):
