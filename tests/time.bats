@@ -129,8 +129,9 @@ sum(m[i] for i in range(0, len(m), 4096)); open(sys.argv[2], "w").close(); time.
 	# the same modules as one run of python -X importtime itself
 	# (in pyprime's environment: no PYTHON* variable)
 	env $(env | sed -n 's/^\(PYTHON[^=]*\)=.*/-u \1/p') PYTHONPATH="$DISKDIR/app" \
-		"$PYTHON" -X importtime -m app 2>&1 >/dev/null |
-		sed -n 's/^import time: *[0-9]* | *[0-9]* | *//p' | sort -u >"$BATS_TEST_TMPDIR/want"
+		"$PYTHON" -X importtime -m app 2>"$BATS_TEST_TMPDIR/importtime" >/dev/null
+	sed -n 's/^import time: *[0-9]* | *[0-9]* | *//p' "$BATS_TEST_TMPDIR/importtime" |
+		sort -u >"$BATS_TEST_TMPDIR/want"
 	json "$BATS_TEST_TMPDIR/j" '"\n".join(sorted(r["module"] for r in j["imports"]))' >"$BATS_TEST_TMPDIR/got"
 	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 	json "$BATS_TEST_TMPDIR/j" 'all(r["runs"] == 3 and 0 <= r["self_us"] <= r["cumulative_us"] for r in j["imports"]) or exit(1)'
