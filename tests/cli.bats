@@ -38,9 +38,9 @@ usage_block() {
 	for cmd in compile clean register rebuild strip traceback time report; do
 		run -0 "$PYPRIME" "$cmd" --help
 		assert_line --index 0 --partial "usage: pyprime $cmd "
-		for opt in $(grep -o -- '--[a-z-]*' <<<"$output" | sort -u); do
+		while read -r opt; do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
-		done
+		done < <(grep -o -- '--[a-z-]*' <<<"$output" | sort -u)
 	done
 	grep -q '^EXIT STATUS' <<<"$page"
 	for status in 0 1 2 130; do
