@@ -62,7 +62,8 @@ time.sleep(0.2)'
 	local tree=$DISKDIR/app n m
 	find "$tree" -type f -exec cat {} + >/dev/null
 	read -r n m < <(vmtouch_pages "$tree")
-	[ "$n" = "$m" ] && [ "$m" -gt 60 ]
+	[ "$n" = "$m" ]
+	[ "$m" -gt 60 ]
 	# -c pass does not read the tree, so what it leaves is the purge's
 	run -0 pyprime time -q -r 1 -w 0 -C "$tree" --cold --json "$BATS_TEST_TMPDIR/j" -c pass
 	[ "$(json "$BATS_TEST_TMPDIR/j" 'j["samples"][0]["resident_before"]')" = 1.0 ]
