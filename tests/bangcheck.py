@@ -7,14 +7,15 @@ bats runs a test with set -e, and set -e ignores a pipeline negated with
 "!": "! grep -q x f" can only fail a test as the last command of its body,
 whose status bats reads.  Anywhere else (earlier in the body, in a loop, an
 if's branch, a { } group, a subshell, a command substitution, a helper
-function, after && or ||) it never fails anything: use "run !", refute_*,
+function, before && or ||) it never fails anything: use "run !", refute_*,
 assert_file_not_* or "[ ! ... ]" there.  A "!" that is the condition of an
 if, elif, while or until is what it says and is left alone.
 
-Prints FILE:LINE: and the reason for each, and exits 1 if there was one.
-Reads the files as bash does, enough for tests: quotes across lines, $( ),
-${ }, $(( )), [[ ]], here-documents, comments, case patterns, functions
-and @test blocks.
+Prints FILE:LINE: and the reason for each, and exits 1 if there was one;
+also when it loses its way in a file (a quote or block never closed),
+rather than pass what it could not read.  Reads the files as bash does,
+enough for tests: quotes across lines, $( ), ${ }, $(( )), [[ ]],
+here-documents, comments, case patterns, functions and @test blocks.
 """
 import re
 import sys
