@@ -46,11 +46,11 @@ listing() {
 	pyprime compile -q .
 	cp "$(cache_of inventory/cli.py)" inventory/__pycache__/gone.$TAG.pyc
 	cp "$(cache_of inventory/cli.py)" inventory/gone.pyc
-	run pyprime clean -v .
+	run -0 pyprime clean -v .
 	assert_line "9 removed, 1 directories removed, 0 failed"
 	[ -f inventory/__pycache__/gone.$TAG.pyc ]
 	[ -f inventory/gone.pyc ]
-	run pyprime clean -v --orphans .
+	run -0 pyprime clean -v --orphans .
 	assert_line "2 removed, 1 directories removed, 0 failed"
 	[ ! -e inventory/__pycache__ ]
 }
@@ -90,10 +90,10 @@ listing() {
 	mkdir -p inventory/__pycache__ inventory/util/__pycache__
 	pyprime compile -q inventory/cli.py
 	touch inventory/util/__pycache__/other.txt
-	run pyprime clean -v .
+	run -0 pyprime clean -v .
 	assert_line "1 removed, 1 directories removed, 0 failed"
 	mkdir inventory/__pycache__
-	run pyprime clean -v .
+	run -0 pyprime clean -v .
 	assert_line "0 removed, 0 directories removed, 0 failed"
 	[ -d inventory/__pycache__ ]
 	[ -d inventory/util/__pycache__ ]
@@ -124,7 +124,7 @@ listing() {
 @test "stale temporary files of a killed compile are removed too" {
 	pyprime compile -q .
 	echo partial >inventory/__pycache__/.pyprime-999999999.tmp
-	run pyprime clean -v .
+	run -0 pyprime clean -v .
 	assert_line "9 removed, 2 directories removed, 0 failed"
 	[ ! -e inventory/__pycache__ ]
 }
@@ -146,7 +146,7 @@ listing() {
 @test "a read-only tree reports what can't be removed" {
 	can_mount || skip "needs root and mount namespaces"
 	pyprime compile -q .
-	run --separate-stderr unshare -m sh -c 'mount --bind . . && mount -o remount,bind,ro . &&
+	run --separate-stderr -0 unshare -m sh -c 'mount --bind . . && mount -o remount,bind,ro . &&
 		cd "$PWD" && "$PYPRIME" clean .; echo "status $?"'
 	assert_output "status 1"
 	grep -q "^pyprime: cannot remove './inventory/__pycache__/cli.$TAG.pyc': Read-only file system$" <<<"$stderr"

@@ -14,23 +14,24 @@ squeeze() {
 	tr -s ' \n' '  ' | sed 's/^ //; s/ $//'
 }
 
-# The usage block of "pyprime ARGS --help", without "usage: ".
-usage_of() {
-	"$PYPRIME" "$@" --help | sed -n '1,/^$/p' | sed 's/^usage: //' | squeeze
+# The usage block of a --help in $output, without "usage: ".
+usage_block() {
+	sed -n '1,/^$/p' <<<"$output" | sed 's/^usage: //' | squeeze
 }
 
-# The commands of main.c's table, which "pyprime --help" lists.
-commands() {
-	"$PYPRIME" --help | sed -n '/^commands:$/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p'
+# The commands of main.c's table, which "pyprime --help" lists, into the
+# array COMMANDS.
+read_commands() {
+	run -0 "$PYPRIME" --help
+	mapfile -t COMMANDS < <(sed -n '/^commands:$/,/^$/s/^  \([a-z0-9-]*\) .*/\1/p' <<<"$output")
+	[ "${#COMMANDS[@]}" -ge 8 ]
 }
 
 @test "--help lists the command table, and every command answers --help" {
-	run commands
-	assert_success
-	assert_line compile
-	assert_line report
-	[ "${#lines[@]}" -ge 8 ]
-	for cmd in "${lines[@]}"; do
+	read_commands
+	assert_equal "${COMMANDS[0]}" compile
+	assert_equal "${COMMANDS[-1]}" report
+	for cmd in "${COMMANDS[@]}"; do
 		run --separate-stderr pyprime "$cmd" --help
 		assert_success
 		assert_line --index 0 --regexp "^usage: pyprime $cmd( |\$)"
@@ -42,24 +43,28 @@ commands() {
 	command -v man >/dev/null || skip "man is not installed"
 	synopsis=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null |
 		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | sed 's/^ *//')
-	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$("$PYPRIME" --help | head -1 | sed 's/^usage: //' | squeeze)"
-	n=0
-	for cmd in $(commands); do
-		assert_equal "$(grep "^pyprime $cmd\b" <<<"$synopsis" | squeeze)" "$(usage_of "$cmd")"
-		n=$((n + 1))
+	read_commands
+	# "pyprime [--help]...", "pyprime --version", then one per command.
+	assert_equal "$(grep -c '^pyprime' <<<"$synopsis")" "$((${#COMMANDS[@]} + 2))"
+	run -0 "$PYPRIME" --help
+	assert_equal "$(grep '^pyprime \[' <<<"$synopsis" | squeeze)" "$(head -1 <<<"$output" | sed 's/^usage: //' | squeeze)"
+	for cmd in "${COMMANDS[@]}"; do
+		run -0 "$PYPRIME" "$cmd" --help
+		assert_equal "$(grep "^pyprime $cmd\b" <<<"$synopsis" | squeeze)" "$(usage_block)"
 	done
-	# Nothing in the SYNOPSIS that isn't a command of the table.
-	assert_equal "$(grep -c '^pyprime' <<<"$synopsis")" "$((n + 2))"
 }
 
 @test "the man page documents every option --help lists and every exit status" {
 	command -v man >/dev/null || skip "man is not installed"
 	page=$(MANWIDTH=1000 man -l "$MAN_PAGE" 2>/dev/null)
-	for cmd in $(commands); do
+	read_commands
+	for cmd in "${COMMANDS[@]}"; do
 		grep -q "^ *pyprime $cmd\b" <<<"$page" || fail "$cmd is not in the man page"
-		for opt in $("$PYPRIME" "$cmd" --help | grep -o -- '--[a-z-]*' | sort -u); do
+		run -0 "$PYPRIME" "$cmd" --help
+		assert_line --index 0 --partial "usage: pyprime $cmd "
+		while read -r opt; do
 			grep -q -- "$opt" <<<"$page" || fail "$opt of $cmd is not in the man page"
-		done
+		done < <(grep -o -- '--[a-z-]*' <<<"$output" | sort -u)
 	done
 	grep -q '^EXIT STATUS' <<<"$page"
 	for status in 0 1 2 130; do
@@ -90,7 +95,8 @@ assert_usage_error() {
 }
 
 @test "every command of the table says the same of a bad option, and exits 2" {
-	for cmd in $(commands); do
+	read_commands
+	for cmd in "${COMMANDS[@]}"; do
 		run --separate-stderr pyprime "$cmd" --bogus
 		assert_usage_error "$cmd" "unknown option '--bogus'"
 		run --separate-stderr pyprime "$cmd" --bogus=1 .
@@ -100,8 +106,8 @@ assert_usage_error() {
 		run --separate-stderr pyprime "$cmd" --help=yes
 		assert_usage_error "$cmd" "option '--help' takes no value"
 		# The first option --help lists with a value, given without one.
-		opt=$("$PYPRIME" "$cmd" --help |
-			sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) [a-z].*/\2/p' | head -1)
+		run -0 "$PYPRIME" "$cmd" --help
+		opt=$(sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\) [a-z].*/\2/p' <<<"$output" | head -1)
 		[ -n "$opt" ] || fail "$cmd has no option that takes a value"
 		run --separate-stderr pyprime "$cmd" "$opt"
 		assert_usage_error "$cmd" "option '$opt' needs a value"
@@ -167,7 +173,7 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 
 @test "-i reads paths one a line or NUL-separated, from a file or stdin" {
 	printf 'inventory/cli.py\ninventory/util\n' >list
-	run pyprime compile -v -i list
+	run -0 pyprime compile -v -i list
 	assert_output "4 compiled, 0 fresh, 0 failed"
 	rm -r inventory/__pycache__ inventory/util/__pycache__
 	printf 'inventory/model.py\0inventory/store.py\0' | pyprime compile -q -i - -0
@@ -177,7 +183,7 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 }
 
 @test "a file given twice is compiled once" {
-	run pyprime compile -v inventory/cli.py inventory inventory/cli.py
+	run -0 pyprime compile -v inventory/cli.py inventory inventory/cli.py
 	assert_output "9 compiled, 0 fresh, 0 failed"
 }
 
@@ -187,9 +193,9 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 	assert_success
 	assert_output --partial "compiling: 9/9 (100%)"
 	rm -r inventory/__pycache__ inventory/util/__pycache__
-	run script -qec "$PYPRIME compile -q ." /dev/null
+	run -0 script -qec "$PYPRIME compile -q ." /dev/null
 	refute_output --partial "compiling:"
-	run --separate-stderr pyprime compile -f .
+	run --separate-stderr -0 pyprime compile -f .
 	assert_equal "$stderr" ""
 }
 

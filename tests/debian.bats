@@ -109,7 +109,7 @@ check_compiled() {
 	assert_success
 	n=$(grep -c "^# code object from '$R$SITE/inventory/.*__pycache__/.*\.$TAG\.pyc'$" <<<"$stderr")
 	[ "$n" -eq 9 ]
-	! grep -q '^# wrote' <<<"$stderr"
+	run ! grep -q '^# wrote' <<<"$stderr"
 	[ "$(find "$R" -name '*.pyc' -printf '%p %i %T@\n' | sort)" = "$before" ]
 	# Nothing outside the root.
 	[ ! -e "$SITE/inventory" ]
@@ -146,9 +146,9 @@ check_compiled() {
 	assert_output --partial "Processing triggers for pyprime"
 	check_compiled
 	[ -z "$(ls -A "$R/var/lib/pyprime/pending")" ]
-	run grep -c '^pyprime register .*--deferred' "$LOG"
+	run -0 grep -c '^pyprime register .*--deferred' "$LOG"
 	assert_output 1
-	run grep -c '^pyprime rebuild .*--pending' "$LOG"
+	run -0 grep -c '^pyprime rebuild .*--pending' "$LOG"
 	assert_output 1
 	# And back out again.
 	before=$(find "$R" -name '*.pyc')
@@ -162,7 +162,7 @@ check_compiled() {
 	assert_success
 	grep -q "^$R$SITE/inventory/broken.py:1:[0-9]*: SyntaxError: " <<<"$stderr"
 	grep -q "^pyprime: warning: 1 file of package 'python3-inventory' could not be compiled$" <<<"$stderr"
-	run dpkg-query --root="$R" -W -f '${db:Status-Status}' python3-inventory
+	run -0 dpkg-query --root="$R" -W -f '${db:Status-Status}' python3-inventory
 	assert_output installed
 	[ -f "$(cache_of "$R$SITE/inventory/cli.py")" ]
 }
@@ -172,7 +172,7 @@ check_compiled() {
 	assert_success
 	[ ! -e "$R$SITE/inventory/store.py" ]
 	[ -f "$(cache_of "$R$SITE/inventory/model.py")" ]
-	run dpkg-query --root="$R" -W -f '${db:Status-Status}' python3-inventory
+	run -0 dpkg-query --root="$R" -W -f '${db:Status-Status}' python3-inventory
 	assert_output installed
 }
 
@@ -200,10 +200,10 @@ check_compiled() {
 }
 
 @test "the built package ships no bytecode and depends on pyprime" {
-	run dpkg-deb -c "$DEBS/v1.deb"
+	run -0 dpkg-deb -c "$DEBS/v1.deb"
 	refute_output --partial ".pyc"
 	refute_output --partial "__pycache__"
-	run dpkg-deb -f "$DEBS/v1.deb" Depends
+	run -0 dpkg-deb -f "$DEBS/v1.deb" Depends
 	assert_output --partial "pyprime"
 	dpkg-deb -e "$DEBS/deferred.deb" ctl
 	grep -qx 'activate-noawait pyprime-rebuild' ctl/triggers
@@ -211,7 +211,7 @@ check_compiled() {
 
 @test "lintian finds no error or warning in the built packages" {
 	command -v lintian >/dev/null || skip "lintian is not installed"
-	run lintian --tag-display-limit 0 "$DEBS/v1.deb" "$DEBS/deferred.deb"
+	run -0 lintian --tag-display-limit 0 "$DEBS/v1.deb" "$DEBS/deferred.deb"
 	refute_line --regexp '^[EW]: '
 }
 

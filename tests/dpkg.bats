@@ -44,7 +44,7 @@ setup() {
 	done < <(dpkg-query --root="$R" -L pyprime-demo | grep '\.py$')
 	# Nothing outside the package's directories.
 	[ "$(find "$R" -name '*.pyc' | wc -l)" -eq 12 ]
-	run pyprime compile -v --root "$R" -p pyprime-demo
+	run -0 pyprime compile -v --root "$R" -p pyprime-demo
 	assert_output "0 compiled, 6 fresh, 0 failed"
 }
 
@@ -78,7 +78,7 @@ setup() {
 
 @test "-x applies to a package's installed paths" {
 	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
-	run pyprime compile -v --root "$R" -p pyprime-demo -x '^/usr/share/'
+	run -0 pyprime compile -v --root "$R" -p pyprime-demo -x '^/usr/share/'
 	assert_output "5 compiled, 0 fresh, 0 failed"
 	[ ! -e "$R/usr/share/demo-app/__pycache__" ]
 }
@@ -102,6 +102,6 @@ setup() {
 	cmp "$(cache_of "$R/usr/share/demo-app/main.py")" ref.pyc
 	ref_pyc "$R/usr/lib/python3/dist-packages/demo/a.py" ref.pyc 0 timestamp /usr/lib/python3/dist-packages/demo/a.py
 	cmp "$(cache_of "$R/usr/lib/python3/dist-packages/demo/a.py")" ref.pyc
-	run pyprime clean -v --root "$R" /usr/share/demo-app
+	run -0 pyprime clean -v --root "$R" /usr/share/demo-app
 	assert_line "1 removed, 1 directories removed, 0 failed"
 }

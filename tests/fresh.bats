@@ -30,11 +30,11 @@ snapshot() {
 	pyprime compile -q -O0 -O2 .
 	run trace -f -e trace=%file,read -o trace "$PYPRIME" compile -O0 -O2 .
 	assert_success
-	! grep -q 'python3\.11/encodings' trace
-	! grep -q 'libpython.*\.py' trace
+	run ! grep -q 'python3\.11/encodings' trace
+	run ! grep -q 'libpython.*\.py' trace
 	n=$(find . -name '*.pyc' | wc -l)
 	assert_equal "$(grep -c '^[0-9]* *read(.*, 17) = 17$' trace)" "$n"
-	! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
+	run ! grep -qE '^[0-9]* *(openat|open)\(.*\.py", ' trace
 }
 
 @test "a touched source is recompiled, and only that one" {
@@ -51,30 +51,30 @@ snapshot() {
 	stamp=$(stat -c %y inventory/model.py)
 	echo "# more" >>inventory/model.py
 	touch -d "$stamp" inventory/model.py
-	run pyprime compile -v .
+	run -0 pyprime compile -v .
 	assert_output "1 compiled, 8 fresh, 0 failed"
 	ref_pyc inventory/model.py ../ref.pyc 0 timestamp ./inventory/model.py
 	cmp "$(cache_of inventory/model.py)" ../ref.pyc
 }
 
 @test "in checked-hash mode a change of content alone is noticed" {
-	run pyprime compile -v --invalidation-mode checked-hash .
+	run -0 pyprime compile -v --invalidation-mode checked-hash .
 	assert_output "9 compiled, 0 fresh, 0 failed"
 	stamp=$(stat -c %y inventory/store.py)
 	sed -i 's/FIELDS = /FIELDZ = /; s/in FIELDS/in FIELDZ/' inventory/store.py
 	touch -d "$stamp" inventory/store.py
 	# Same mtime and size: timestamp mode (as importlib) sees nothing ...
 	pyprime compile -q .
-	run pyprime compile -v .
+	run -0 pyprime compile -v .
 	assert_output "0 compiled, 9 fresh, 0 failed"
 	# ... the source hash does.
-	run pyprime compile -v --invalidation-mode checked-hash .
+	run -0 pyprime compile -v --invalidation-mode checked-hash .
 	assert_output "9 compiled, 0 fresh, 0 failed"
-	run pyprime compile -v --invalidation-mode checked-hash .
+	run -0 pyprime compile -v --invalidation-mode checked-hash .
 	assert_output "0 compiled, 9 fresh, 0 failed"
-	run pyprime compile -v --invalidation-mode unchecked-hash .
+	run -0 pyprime compile -v --invalidation-mode unchecked-hash .
 	assert_output "9 compiled, 0 fresh, 0 failed"
-	run pyprime compile -v --invalidation-mode unchecked-hash .
+	run -0 pyprime compile -v --invalidation-mode unchecked-hash .
 	assert_output "0 compiled, 9 fresh, 0 failed"
 }
 
@@ -86,7 +86,7 @@ snapshot() {
 	printf '\x01' | dd of="$g" bs=1 seek=4 conv=notrunc status=none
 	h=$(cache_of inventory/store.py)
 	truncate -s 16 "$h"
-	run pyprime compile -v .
+	run -0 pyprime compile -v .
 	assert_output "3 compiled, 6 fresh, 0 failed"
 	for s in cli model store; do
 		ref_pyc inventory/$s.py ../ref.pyc 0 timestamp ./inventory/$s.py
@@ -96,7 +96,7 @@ snapshot() {
 
 @test "-f rewrites fresh pycs" {
 	pyprime compile -q .
-	run pyprime compile -v -f .
+	run -0 pyprime compile -v -f .
 	assert_output "9 compiled, 0 fresh, 0 failed"
 }
 
@@ -140,7 +140,7 @@ print(int(s + n * 1e-9) & 0xffffffff)' $(stat -c '%Y %.9Y' "$f" | sed 's/ .*\./ 
 		cmp <(head -c 8 "$(cache_of "$f")") <(head -c 8 ../ref.pyc)
 		cmp <(tail -c +13 "$(cache_of "$f")") <(tail -c +13 ../ref.pyc)
 	done
-	run pyprime compile -v t
+	run -0 pyprime compile -v t
 	assert_output "0 compiled, 6 fresh, 0 failed"
 }
 

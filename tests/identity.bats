@@ -97,7 +97,7 @@ check_legacy() {
 	run pyprime compile -q -j1 -O0 -O2 .
 	assert_failure 1
 	mkdir ../t2 && cp -a "$TREE/." ../t2
-	(cd ../t2 && pyprime compile -q -j4 -O0 -O2 .) || true
+	run -1 env -C ../t2 "$PYPRIME" compile -q -j4 -O0 -O2 .
 	run diff -r . ../t2
 	assert_success
 }

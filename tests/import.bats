@@ -24,8 +24,8 @@ check_loads() {
 	assert_line --index 0 'category  quantity  value'
 	modules=$(find inventory -name '*.py' | wc -l)
 	[ "$(grep -c "^# code object from '.*/inventory/.*$suffix'$" <<<"$stderr")" -eq "$modules" ]
-	! grep -q "^# wrote" <<<"$stderr"
-	! grep -q "^# bytecode is stale" <<<"$stderr"
+	run ! grep -q "^# wrote" <<<"$stderr"
+	run ! grep -q "^# bytecode is stale" <<<"$stderr"
 	[ "$(snapshot)" = "$before" ]
 }
 
@@ -55,7 +55,7 @@ check_loads() {
 	find inventory -name '*.py' -delete
 	[ -z "$(find . -name __pycache__)" ]
 	check_loads "inventory/cli.pyc"
-	run "$PYTHON" -m inventory data/items.csv
+	run -0 "$PYTHON" -m inventory data/items.csv
 	assert_output "$want"
 }
 
@@ -86,6 +86,6 @@ import unittest, urllib.request, uuid, xml.dom.minidom, zipfile
 	assert_success
 	n=$(grep -cE "^# code object from '$PWD/(.*/)?__pycache__/[^/]*\.$TAG\.pyc'$" <<<"$stderr")
 	[ "$n" -ge 100 ]
-	! grep -q "^# wrote" <<<"$stderr"
+	run ! grep -q "^# wrote" <<<"$stderr"
 	[ "$(snapshot)" = "$before" ]
 }

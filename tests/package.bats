@@ -6,9 +6,10 @@
 
 # A copy of the source tree in DIR/pyprime: what git tracks or would track
 # (so also uncommitted work, never build products), or, outside a git
-# checkout (autopkgtest's unpacked source), everything.
+# checkout (autopkgtest's unpacked source, a tarball), everything but what
+# .gitignore names: the suite itself builds src/pyprime and the fuzzer there.
 copy_tree() {
-	local top="$BATS_TEST_DIRNAME/.." dest="$1/pyprime"
+	local top="$BATS_TEST_DIRNAME/.." dest="$1/pyprime" pat exclude=()
 	mkdir -p "$dest"
 	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		(cd "$top" && git ls-files -z --cached --others --exclude-standard |
@@ -16,7 +17,15 @@ copy_tree() {
 				[ ! -e "$f" ] || printf '%s\0' "$f"
 			done | tar --null -T - -cf -) | tar -C "$dest" -xf -
 	else
-		tar -C "$top" --exclude=.git -cf - . | tar -C "$dest" -xf -
+		[ ! -f "$top/.gitignore" ] || while read -r pat; do
+			pat=${pat%/}
+			case $pat in
+			""|"#"*) ;;
+			/*) exclude+=("--exclude=.$pat") ;;
+			*) exclude+=("--exclude=$pat") ;;
+			esac
+		done <"$top/.gitignore"
+		tar -C "$top" --exclude=.git "${exclude[@]}" -cf - . | tar -C "$dest" -xf -
 	fi
 }
 

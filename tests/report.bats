@@ -25,7 +25,7 @@ json() {
 }
 
 @test "the report ran cleanly and removed its scratch directory" {
-	run cat "$OUT/r.err"
+	run -0 cat "$OUT/r.err"
 	assert_output ""
 	[ "$(cat "$OUT/r.status")" = 0 ]
 	run -0 find "$DISKDIR" -mindepth 1 -maxdepth 1 -name 'pyprime-*'

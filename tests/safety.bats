@@ -8,8 +8,8 @@ setup_file() {
 	# A tree that compiles cleanly, and py_compile's pycs for it.
 	export GOOD="$BATS_FILE_TMPDIR/good" REF="$BATS_FILE_TMPDIR/ref"
 	stdlib_copy "$GOOD"
-	"$PYTHON" "$PYREF" errors "$GOOD" | cut -d: -f1 |
-		(cd "$GOOD" && xargs -r rm -f --)
+	"$PYTHON" "$PYREF" errors "$GOOD" >"$BATS_FILE_TMPDIR/errors"
+	cut -d: -f1 "$BATS_FILE_TMPDIR/errors" | (cd "$GOOD" && xargs -r rm -f --)
 	"$PYTHON" "$PYREF" tree "$GOOD" "$REF" 0 timestamp >/dev/null
 }
 
@@ -64,7 +64,7 @@ for i in range(16000):
 	kill -9 "$workers"
 	finish
 	assert_equal "$STATUS" 1
-	run cat err
+	run -0 cat err
 	assert_output --regexp "^pyprime: cannot compile 't/big[12].py': worker $workers killed by signal 9 \(Killed\)$"
 	killed=$(sed -n "s/.*'\(t\/big[12].py\)'.*/\1/p" err)
 	[ ! -e "$(cache_of "$killed")" ]
@@ -165,7 +165,7 @@ for i in range(30000):
 	[ -e app/__pycache__/.pyprime-12345.tmp ]
 	kill "$holder"
 	wait "$holder" || true
-	run pyprime compile -q -f app
+	run -0 pyprime compile -q -f app
 	[ ! -e app/__pycache__/.pyprime-12345.tmp ]
 }
 
@@ -233,7 +233,7 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 	can_mount || skip "needs root and mount namespaces"
 	mkdir ro
 	cp -a "$BATS_TEST_DIRNAME/fixtures/sample-app/inventory" src
-	run --separate-stderr unshare -m sh -c '
+	run --separate-stderr -0 unshare -m sh -c '
 		mount -t tmpfs tmpfs ro && cp -a src/. ro/ && mkdir ro/util/__pycache__ &&
 		mount -o remount,ro ro && "$PYPRIME" compile ro; echo "status $?"
 		find ro -name "*.pyc" -o -name ".pyprime-*"'
@@ -248,7 +248,7 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 @test "a full filesystem fails the files that don't fit and leaves no partial file" {
 	can_mount || skip "needs root and mount namespaces"
 	mkdir full
-	run --separate-stderr unshare -m sh -c '
+	run --separate-stderr -0 unshare -m sh -c '
 		mount -t tmpfs -o size=1m tmpfs full &&
 		cp -a "$GOOD/email" full/ && "$PYPRIME" compile -O0 -O1 -O2 -d . full
 		echo "status $?"
@@ -270,7 +270,7 @@ pyprime: refusing to write through symlink 't/pkg/__pycache__'"
 	n=$(find app -name '*.py' | wc -l)
 	assert_equal "$(grep -c 'fsync(' trace)" $((2 * n))
 	rm -r app/__pycache__ app/util/__pycache__
-	run trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile app
+	run -0 trace -f -e trace=fsync,fdatasync -o trace "$PYPRIME" compile app
 	assert_equal "$(grep -c 'fsync(' trace)" 0
 }
 

@@ -54,7 +54,7 @@ run_in() {
 	grep "left unchanged" <<<"$output" | sed 's/^pyprime: warning: \([^:]*\):.*/\1/' | sort >unchanged
 	[ -s unchanged ]
 	# A file CPython refuses is only reported if stripping changed it.
-	run comm -23 unchanged <(sort expected)
+	run -0 comm -23 unchanged <(sort expected)
 	assert_output ""
 	run "$PYTHON" "$STRIPCHECK" lib out
 	assert_success
@@ -84,11 +84,11 @@ run_in() {
 	done
 	# Each kept what the others remove.
 	local f=json/decoder.py
-	! grep -q '"""' "out--docstrings/$f"
+	run ! grep -q '"""' "out--docstrings/$f"
 	grep -qE '^\s*#' "out--docstrings/$f"
 	grep -qE '^\s*$' "out--docstrings/$f"
 	grep -q '"""' "out--comments/$f"
-	! grep -qE '^\s*#' "out--comments/$f"
+	run ! grep -qE '^\s*#' "out--comments/$f"
 	grep -qE '^\s*$' "out--comments/$f"
 	grep -q '"""' "out--blank-lines/$f"
 	grep -qE '^\s*#' "out--blank-lines/$f"
@@ -143,7 +143,7 @@ run_in() {
 	cp m.py orig/
 	run pyprime strip -o out orig
 	assert_success
-	run cat out/m.py
+	run -0 cat out/m.py
 	assert_line --index 0 '#!/usr/bin/python3'
 	assert_line --index 1 '# -*- coding: utf-8 -*-'
 	assert_line --index 2 'import sys  # noqa: F401'
@@ -205,12 +205,12 @@ run_in() {
 	printf 'x = 1\r# cr only\r\ry = 2\rprint(x + y)\r' >orig/cr.py
 	run pyprime strip -o out orig
 	assert_success
-	run cat -A out/crlf.py
+	run -0 cat -A out/crlf.py
 	assert_output 'M-oM-;M-?def f():^M$
 ^Iif 1:^M$
 ^I^Ireturn 1^M$
 print(f())^M$'
-	run cat -A out/latin.py
+	run -0 cat -A out/latin.py
 	assert_output '# -*- coding: latin-1 -*-$
 s = "cafM-i"$
 print(len(s))$'
@@ -229,7 +229,7 @@ print(len(s))$'
 	grep -q 'f doc' out/cli.py
 	run pyprime strip --force-docstrings -o out2 orig
 	assert_success
-	! grep -q 'Usage' out2/cli.py
+	run ! grep -q 'Usage' out2/cli.py
 	[ "$(run_in out2 cli.py)" = None ]
 }
 
@@ -266,7 +266,7 @@ print(len(s))$'
 		's/ValueError/TypeError/' 's/def f(a, b)/def f(b, a)/' \
 		'/x = 0/d' 's/    try:/    global x\n    try:/'; do
 		sed "$change" same.py >b.py
-		! cmp -s same.py b.py
+		run ! cmp -s same.py b.py
 		run pyprime strip --compare a.py b.py
 		assert_failure 1
 		assert_output --partial 'differ: '
@@ -429,7 +429,7 @@ print(len(s))$'
 	run pyprime strip -o out orig
 	assert_success
 	[ ! -s out/doc.py ]
-	run cat out/pyprime.linemap
+	run -0 cat out/pyprime.linemap
 	assert_output "pyprime-linemap 1
 source $BATS_TEST_TMPDIR/orig
 doc.py	

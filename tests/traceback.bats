@@ -173,7 +173,8 @@ copy_without_source() {
 @test "--source names the original when the map has none" {
 	copy_without_source "$PWD/copy"
 	for t in uncaught logged; do
-		pyprime traceback --source "$ORIG" "$t" | sed "s|$PWD/copy|$ORIG|g" >out
+		run --separate-stderr -0 pyprime traceback --source "$ORIG" "$t"
+		printf '%s\n' "$output" | sed "s|$PWD/copy|$ORIG|g" >out
 		run diff -u "$FIX/orig.$t" out
 		assert_success
 	done
@@ -227,7 +228,7 @@ pyprime: warning: cannot read '$PWD/nowhere/shop/sub/deep.py': No such file or d
   File \"t/a/b/m.py\", line 2, in f
   File \"$PWD/t/a/x.py\", line 10, in f"
 	rm t/a/pyprime.linemap
-	run pyprime traceback in
+	run -0 pyprime traceback in
 	assert_output "  File \"$PWD/t/a/b/m.py\", line 4, in f
   File \"t/a/b/m.py\", line 4, in f
   File \"$PWD/t/a/x.py\", line 1, in f"
@@ -296,7 +297,7 @@ pyprime: warning: cannot read '$PWD/nowhere/shop/sub/deep.py': No such file or d
 	printf 'pyprime-linemap 1\nm.py\t3:2\n' >t/pyprime.linemap
 	printf 'Current thread 0x00007f (most recent call first):\n  File "%s", line 2 in f\n' \
 		"$PWD/t/m.py" >in
-	run pyprime traceback in
+	run -0 pyprime traceback in
 	assert_output "Current thread 0x00007f (most recent call first):
   File \"$PWD/t/m.py\", line 4 in f"
 }
