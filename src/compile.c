@@ -416,8 +416,10 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats)
 {
 	static const struct pool_ops ops = {
-		"compile", pyrt_fork, compile_weight, source_path,
-		atomic_catch_signals, compile_job, forget_temp, compile_done,
+		.verb = "compile", .fork = pyrt_fork,
+		.weight = compile_weight, .name = source_path,
+		.start = atomic_catch_signals, .run = compile_job,
+		.lost = forget_temp, .done = compile_done,
 	};
 	struct run r = { o, stats, NULL, 0 };
 	size_t failed = stats->failed;

@@ -745,8 +745,10 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 		   char *const *paths, size_t npaths)
 {
 	static const struct pool_ops ops = {
-		"strip", pyrt_fork, file_size, file_path, atomic_catch_signals,
-		strip_job, forget_output_temp, strip_done,
+		.verb = "strip", .fork = pyrt_fork,
+		.weight = file_size, .name = file_path,
+		.start = atomic_catch_signals, .run = strip_job,
+		.lost = forget_output_temp, .done = strip_done,
 	};
 	struct run r;
 	size_t i, bad;
