@@ -79,3 +79,54 @@ dpkg_root() {
 	dpkg --root="$R" --log="$R/var/log/dpkg.log" --force-script-chrootless \
 		--force-not-root "$@"
 }
+
+# Stand-ins to install packages against in a scratch dpkg root, into DIR:
+# pyprime.deb, the pyprime package's own maintainer scripts, triggers and
+# directories (its binary is whatever "pyprime" PATH finds), and
+# python3.deb for the host's python3 (Multi-Arch: allowed, so that it
+# satisfies python3:any too).
+stub_debs() {
+	local dir=$1 debian="$BATS_TEST_DIRNAME/../debian" stub version
+	stub="$dir/stub-pyprime"
+	mkdir -p "$stub/DEBIAN"
+	sed '/^#DEBHELPER#$/d' "$debian/pyprime.postinst" >"$stub/DEBIAN/postinst"
+	sed '/^#DEBHELPER#$/d' "$debian/pyprime.postrm" >"$stub/DEBIAN/postrm"
+	chmod 755 "$stub/DEBIAN/postinst" "$stub/DEBIAN/postrm"
+	cp "$debian/pyprime.triggers" "$stub/DEBIAN/triggers"
+	while read -r version; do mkdir -p "$stub/$version"; done <"$debian/pyprime.dirs"
+	version=$(dpkg-parsechangelog -l "$debian/changelog" -SVersion)
+	printf 'Package: pyprime\nVersion: %s\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: pyprime (its maintainer scripts)\n' \
+		"$version" >"$stub/DEBIAN/control"
+	dpkg-deb --root-owner-group -b "$stub" "$dir/pyprime.deb" >/dev/null
+	stub="$dir/stub-python3"
+	mkdir -p "$stub/DEBIAN"
+	printf 'Package: python3\nVersion: 3.11.2-1\nArchitecture: all\nMulti-Arch: allowed\nMaintainer: t <t@pyprime.invalid>\nDescription: stands for the host python3\n' \
+		>"$stub/DEBIAN/control"
+	dpkg-deb --root-owner-group -b "$stub" "$dir/python3.deb" >/dev/null
+	rm -rf "$dir/stub-pyprime" "$dir/stub-python3"
+}
+
+# A "pyprime" in directory BIN that logs each call to file LOG and runs
+# $PYPRIME.
+logged_pyprime() {
+	local bin=$1 log=$2
+	mkdir -p "$bin"
+	cat >"$bin/pyprime" <<-EOF
+	#!/bin/sh
+	echo "pyprime \$*" >>"$log"
+	exec "$PYPRIME" "\$@"
+	EOF
+	chmod +x "$bin/pyprime"
+}
+
+# A scratch dpkg root (new_dpkg_root) with the packages of stub_debs DIR
+# installed.
+new_stub_root() {
+	new_dpkg_root
+	dpkg_root -i "$1/python3.deb" "$1/pyprime.deb" >/dev/null
+}
+
+# Every file and directory in the scratch root $R, but dpkg's own.
+root_listing() {
+	(cd "$R" && find . -path ./var/lib/dpkg -prune -o -path ./var/log -prune -o -print | sort)
+}
