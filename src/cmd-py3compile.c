@@ -257,7 +257,9 @@ static int run(struct py3compile *c, size_t *failed)
 
 static int parse(int argc, char **argv, struct py3compile *c)
 {
-	int ch;
+	struct buf why = BUF_INIT;
+	struct pyrt_re *re;
+	int ch, ret;
 
 	optind = 1;
 	while ((ch = parse_option(argc, argv, "vqfOp:V:X:h", longopts,
@@ -285,6 +287,14 @@ static int parse(int argc, char **argv, struct py3compile *c)
 			c->have_range = 1;
 			break;
 		case 'X':
+			re = pyrt_re_compile(optarg, &why);
+			if (!re) {
+				ret = usage_error(usage, "option -X: regular expression is not valid: %s",
+						  why.data ? why.data : optarg);
+				buf_release(&why);
+				return ret;
+			}
+			pyrt_re_free(re);
 			c->regex = xrealloc(c->regex, (c->nregex + 1) * sizeof(*c->regex));
 			c->regex[c->nregex++] = optarg;
 			break;
