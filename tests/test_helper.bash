@@ -83,10 +83,11 @@ dpkg_root() {
 # Stand-ins to install packages against in a scratch dpkg root, into DIR:
 # pyprime.deb, the pyprime package's own maintainer scripts, triggers and
 # directories (its binary is whatever "pyprime" PATH finds), and
-# python3.deb for the host's python3 (Multi-Arch: allowed, so that it
-# satisfies python3:any too).
+# python3.deb for the host's python3: its debian_defaults and a link to
+# its interpreter, which py3compile reads, and Multi-Arch: allowed, so
+# that it satisfies python3:any too.
 stub_debs() {
-	local dir=$1 debian="$BATS_TEST_DIRNAME/../debian" stub version
+	local dir=$1 debian="$BATS_TEST_DIRNAME/../debian" stub version python
 	stub="$dir/stub-pyprime"
 	mkdir -p "$stub/DEBIAN"
 	sed '/^#DEBHELPER#$/d' "$debian/pyprime.postinst" >"$stub/DEBIAN/postinst"
@@ -99,7 +100,10 @@ stub_debs() {
 		"$version" >"$stub/DEBIAN/control"
 	dpkg-deb --root-owner-group -b "$stub" "$dir/pyprime.deb" >/dev/null
 	stub="$dir/stub-python3"
-	mkdir -p "$stub/DEBIAN"
+	python=$(readlink -f "$PYTHON")
+	mkdir -p "$stub/DEBIAN" "$stub/usr/bin" "$stub/usr/share/python3"
+	ln -s "$python" "$stub/usr/bin/${python##*/}"
+	cp /usr/share/python3/debian_defaults "$stub/usr/share/python3/"
 	printf 'Package: python3\nVersion: 3.11.2-1\nArchitecture: all\nMulti-Arch: allowed\nMaintainer: t <t@pyprime.invalid>\nDescription: stands for the host python3\n' \
 		>"$stub/DEBIAN/control"
 	dpkg-deb --root-owner-group -b "$stub" "$dir/python3.deb" >/dev/null
@@ -122,7 +126,7 @@ logged_pyprime() {
 # A scratch dpkg root (new_dpkg_root) with the packages of stub_debs DIR
 # installed.
 new_stub_root() {
-	new_dpkg_root
+	new_dpkg_root "$BATS_TEST_TMPDIR/root"
 	dpkg_root -i "$1/python3.deb" "$1/pyprime.deb" >/dev/null
 }
 
