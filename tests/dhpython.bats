@@ -391,4 +391,14 @@ control() {
 	assert_line --index 2 '<register><-q><python3-fake><-x><^/usr/share/fakeapp/></usr/share/fakeapp-extra></usr/share>'
 	run -0 env PATH="$PWD/bin:/usr/bin:/bin" DPKG_ROOT= sh -e python3-fake.postinst.debhelper triggered
 	assert_output ""
+
+	# A second run finds its work done: nothing registered, nothing twice.
+	cp python3-fake.postinst.debhelper python3-fake.prerm.debhelper \
+		python3-fake.postrm.debhelper ..
+	cd ..
+	run env PERL5LIB="$HOOKS" DH_DATAFILES="$HOOKS" "$HOOKS/dh_pyprime" -p python3-fake
+	assert_success
+	for p in postinst prerm postrm; do
+		cmp "python3-fake.$p.debhelper" "debian/python3-fake.$p.debhelper"
+	done
 }
