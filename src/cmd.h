@@ -19,5 +19,7 @@ int cmd_strip(int argc, char **argv);
 int cmd_traceback(int argc, char **argv);
 int cmd_time(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_py3compile(int argc, char **argv);
+int cmd_py3clean(int argc, char **argv);
 
 #endif

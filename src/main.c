@@ -21,6 +21,8 @@ static const struct {
 	{ "clean", cmd_clean, "remove the .pyc files of Python sources" },
 	{ "register", cmd_register, "record and compile a package (postinst)" },
 	{ "rebuild", cmd_rebuild, "compile registered packages again" },
+	{ "py3compile", cmd_py3compile, "Debian's py3compile, done by pyprime" },
+	{ "py3clean", cmd_py3clean, "Debian's py3clean, done by pyprime" },
 	{ "strip", cmd_strip, "remove docstrings, comments and blank lines" },
 	{ "traceback", cmd_traceback,
 	  "map a stripped tree's traceback to the source lines" },
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 	fputs(usage_line, f);
 	fputs("\ncommands:\n", f);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n'pyprime command --help' describes a command.\n", f);
 }
 

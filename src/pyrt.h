@@ -74,4 +74,19 @@ void pyrt_end(struct pyrt_unit *u);
 int pyrt_equivalent(struct pyrt_unit *u, const char *stripped, size_t len,
 		    int optimize, struct buf *why);
 
+
+/*
+ * A Python regular expression (re.compile(PATTERN)), or NULL with the
+ * reason appended to WHY.  Starts the interpreter if need be.
+ */
+struct pyrt_re;
+struct pyrt_re *pyrt_re_compile(const char *pattern, struct buf *why);
+/*
+ * Whether R matches at the start of S (re.match; S decoded as Python
+ * decodes file names): 1 or 0, -1 on an error.  When GROUP1 is not NULL it
+ * receives group 1 of the match as a new string (NULL if it did not take
+ * part).
+ */
+int pyrt_re_match(const struct pyrt_re *r, const char *s, char **group1);
+void pyrt_re_free(struct pyrt_re *r);
 #endif

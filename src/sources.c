@@ -88,8 +88,8 @@ static int is_within(const struct select *sel, const char *path)
 	return 0;
 }
 
-static void add(struct source_list *list, char *path, char *recorded,
-		const struct stat *st)
+void sources_push(struct source_list *list, char *path, char *recorded,
+		  const struct stat *st)
 {
 	struct source *s;
 
@@ -161,7 +161,8 @@ static int walk(struct source_list *list, const struct select *sel, int fd,
 			}
 			free(lpath);
 		}
-		add(list, join_path(path, name), join_path(recorded, name), &st);
+		sources_push(list, join_path(path, name),
+			     join_path(recorded, name), &st);
 	}
 	dir_list_release(&names);
 	return errors;
@@ -197,7 +198,7 @@ int sources_add(struct source_list *list, const struct select *sel,
 		base = base ? base + 1 : arg;
 		recorded = sel->destdir ? join_path(sel->destdir, base)
 					: xstrdup(arg);
-		add(list, path, recorded, &st);
+		sources_push(list, path, recorded, &st);
 		return 0;
 	}
 	free(path);
@@ -300,7 +301,7 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 			free(path);
 			continue;
 		}
-		add(list, path,
+		sources_push(list, path,
 		    sel->destdir ? join_path(sel->destdir, strrchr(line, '/') + 1)
 				 : xstrdup(line), &st);
 	}

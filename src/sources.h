@@ -67,6 +67,9 @@ int sources_add_from(struct source_list *list, const struct select *sel,
 int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg);
 
+/* Append a source to LIST, which takes PATH and RECORDED (new strings). */
+void sources_push(struct source_list *list, char *path, char *recorded,
+		  const struct stat *st);
 /* Drop later duplicates of the same path, keeping the order. */
 void sources_dedup(struct source_list *list);
 

@@ -430,3 +430,39 @@ void catch_stop_signals(void (*handler)(int))
 		sigaction(sigs[i], &sa, NULL);
 	}
 }
+
+char *abs_path(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char cwd[4096];
+	const char *p, *q;
+
+	if (path[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)))
+			die_errno("cannot get the current directory");
+		buf_adds(&b, cwd);
+	}
+	for (p = path; *p; p = q) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		q = strchrnul(p, '/');
+		len = (size_t)(q - p);
+		if (!len || (len == 1 && p[0] == '.'))
+			continue;
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = b.len ? strrchr(b.data, '/') : NULL;
+
+			b.len = slash ? (size_t)(slash - b.data) : 0;
+			if (b.data)
+				b.data[b.len] = '\0';
+			continue;
+		}
+		buf_adds(&b, "/");
+		buf_add(&b, p, len);
+	}
+	if (!b.len)
+		buf_adds(&b, "/");
+	return b.data;
+}

@@ -74,6 +74,9 @@ char *join_path(const char *base, const char *name);
 char *path_dir(const char *path);
 const char *path_base(const char *path);
 
+/* PATH made absolute (from the current directory) and normalised
+ * without looking at the file system, as os.path.abspath(); a new string. */
+char *abs_path(const char *path);
 /* Read or write exactly LEN bytes, retrying on EINTR and short counts.
  * read_full returns the number read (less only at end of file) or -1. */
 ssize_t read_full(int fd, void *p, size_t len);
