@@ -323,3 +323,76 @@ check_fell_back() {
 	assert_file_not_exists "$LOG"
 	assert_file_not_exists "$ORIG_LOG"
 }
+
+# The wrapper in the root runs this pyprime.
+root_real_pyprime() {
+	root_wrapper
+	ln -s "$(readlink -f "$PYPRIME")" "$R/usr/bin/pyprime"
+}
+
+@test "a package's postinst and prerm with dh_python3's snippets compile and clean in the dpkg root through the wrapper" {
+	root_real_pyprime
+	# What py3compile reads in the root: the Python versions Debian
+	# supports, and the interpreter installed.
+	mkdir -p "$R/usr/share/python3"
+	cp /usr/share/python3/debian_defaults "$R/usr/share/python3/"
+	touch "$R/usr/bin/python3.11"
+	local site=/usr/lib/python3/dist-packages f n=0
+	mkdir -p "demo$site/demo" demo/DEBIAN
+	printf 'def f():\n    """doc"""\n    assert True\n' >"demo$site/demo/__init__.py"
+	printf 'import os\nX = [os.sep] * 3\n' >"demo$site/demo/mod.py"
+	printf 'Package: python3-demo\nVersion: 1\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: modules\n' \
+		>demo/DEBIAN/control
+	# dh_python3's own snippets (dh-python's autoscripts postinst-py3compile
+	# and prerm-py3clean), as it fills them in.
+	cat >demo/DEBIAN/postinst <<-'EOF'
+	#!/bin/sh
+	set -e
+	if command -v py3compile >/dev/null 2>&1; then
+		py3compile -p python3-demo
+	fi
+	EOF
+	cat >demo/DEBIAN/prerm <<-'EOF'
+	#!/bin/sh
+	set -e
+	if command -v py3clean >/dev/null 2>&1; then
+		py3clean -p python3-demo
+	fi
+	EOF
+	chmod 755 demo/DEBIAN/postinst demo/DEBIAN/prerm
+	dpkg-deb --root-owner-group -b demo demo.deb >/dev/null
+	# dpkg runs the scripts chrootless, with the root's /usr/bin first on
+	# PATH: its py3compile is the wrapper.
+	PATH="$R/usr/bin:$PATH"
+	unset SOURCE_DATE_EPOCH
+	run dpkg_root -i demo.deb
+	assert_success
+	for f in "$site/demo/__init__.py" "$site/demo/mod.py"; do
+		ref_pyc "$R$f" ref.pyc 0 timestamp "$f"
+		cmp "$(cache_of "$R$f")" ref.pyc
+		n=$((n + 1))
+	done
+	assert_equal "$(find "$R" -name '*.pyc' | wc -l)" "$n"
+	run dpkg_root -r python3-demo
+	assert_success
+	assert_equal "$(find "$R" -name '*.pyc' -o -name __pycache__)" ""
+	assert_file_not_exists "$ORIG_LOG"
+}
+
+@test "with the real pyprime and no DPKG_ROOT, py3compile -O DIR writes py_compile's opt-1 pycs and py3clean DIR removes them" {
+	root_real_pyprime
+	mkdir -p tree/pkg
+	printf 'def f():\n    """doc"""\n    assert True\n' >tree/pkg/a.py
+	printf 'import os\nX = [os.sep] * 3\n' >tree/b.py
+	run env -u SOURCE_DATE_EPOCH "$R/usr/bin/py3compile" -O "$PWD/tree"
+	assert_success
+	for f in "$PWD/tree/pkg/a.py" "$PWD/tree/b.py"; do
+		ref_pyc "$f" ref.pyc 1 timestamp
+		cmp "$(cache_of "$f" 1)" ref.pyc
+	done
+	assert_equal "$(find tree -name '*.pyc' | wc -l)" 2
+	run "$R/usr/bin/py3clean" "$PWD/tree"
+	assert_success
+	assert_equal "$(find tree -name '*.pyc' -o -name __pycache__)" ""
+	assert_file_not_exists "$ORIG_LOG"
+}
