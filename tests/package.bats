@@ -96,8 +96,12 @@ setup() {
 	assert_file_executable root/usr/bin/dh_pyprime
 	cmp root/usr/share/perl5/Debian/Debhelper/Sequence/pyprime.pm \
 		"$hooks/Debian/Debhelper/Sequence/pyprime.pm"
-	for snippet in postinst-pyprime prerm-pyprime postrm-pyprime; do
-		cmp "root/usr/share/debhelper/autoscripts/$snippet" "$hooks/autoscripts/$snippet"
+	# Every snippet of hooks/autoscripts, and nothing else.
+	run -0 ls root/usr/share/debhelper/autoscripts
+	assert_output "$(ls "$hooks/autoscripts")"
+	assert_line postinst-pyprime-py3compile
+	for snippet in "$hooks"/autoscripts/*; do
+		cmp "root/usr/share/debhelper/autoscripts/${snippet##*/}" "$snippet"
 	done
 	assert_file_exists root/usr/share/doc/dh-pyprime/copyright
 	run env MANWIDTH=200 man -l root/usr/share/man/man1/dh_pyprime.1.gz
