@@ -8,35 +8,12 @@ setup_file() {
 	load test_helper
 	export HOOKS="$BATS_TEST_DIRNAME/../hooks" DEBS="$BATS_FILE_TMPDIR/debs"
 	export LOG="$BATS_FILE_TMPDIR/calls.log"
-	local debian="$BATS_TEST_DIRNAME/../debian" stub version
-	mkdir -p "$DEBS" "$BATS_FILE_TMPDIR/bin"
+	mkdir -p "$DEBS"
 
-	# "pyprime" as dpkg runs it: this pyprime, each call logged.
-	cat >"$BATS_FILE_TMPDIR/bin/pyprime" <<-EOF
-	#!/bin/sh
-	echo "pyprime \$*" >>"$LOG"
-	exec "$PYPRIME" "\$@"
-	EOF
-	chmod +x "$BATS_FILE_TMPDIR/bin/pyprime"
-
-	# The pyprime package's own maintainer scripts, triggers and
-	# directories (the binary is the one above); and a python3 stand-in.
-	stub="$BATS_FILE_TMPDIR/stub-pyprime"
-	mkdir -p "$stub/DEBIAN"
-	sed '/^#DEBHELPER#$/d' "$debian/pyprime.postinst" >"$stub/DEBIAN/postinst"
-	sed '/^#DEBHELPER#$/d' "$debian/pyprime.postrm" >"$stub/DEBIAN/postrm"
-	chmod 755 "$stub/DEBIAN/postinst" "$stub/DEBIAN/postrm"
-	cp "$debian/pyprime.triggers" "$stub/DEBIAN/triggers"
-	while read -r dir; do mkdir -p "$stub/$dir"; done <"$debian/pyprime.dirs"
-	version=$(dpkg-parsechangelog -l "$debian/changelog" -SVersion)
-	printf 'Package: pyprime\nVersion: %s\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: pyprime (its maintainer scripts)\n' \
-		"$version" >"$stub/DEBIAN/control"
-	dpkg-deb --root-owner-group -b "$stub" "$DEBS/pyprime.deb" >/dev/null
-	stub="$BATS_FILE_TMPDIR/stub-python3"
-	mkdir -p "$stub/DEBIAN"
-	printf 'Package: python3\nVersion: 3.11.2-1\nArchitecture: all\nMaintainer: t <t@pyprime.invalid>\nDescription: stands for the host python3\n' \
-		>"$stub/DEBIAN/control"
-	dpkg-deb --root-owner-group -b "$stub" "$DEBS/python3.deb" >/dev/null
+	# "pyprime" as dpkg runs it: this pyprime, each call logged; the
+	# pyprime and python3 packages it is installed against.
+	logged_pyprime "$BATS_FILE_TMPDIR/bin" "$LOG"
+	stub_debs "$DEBS"
 
 	build v1 ""
 	build v2 ""
@@ -74,17 +51,11 @@ build() {
 
 setup() {
 	load test_helper
-	new_dpkg_root
 	cd "$BATS_TEST_TMPDIR"
 	PATH="$BATS_FILE_TMPDIR/bin:$PATH"
 	: >"$LOG"
-	dpkg_root -i "$DEBS/python3.deb" "$DEBS/pyprime.deb" >/dev/null
+	new_stub_root "$DEBS"
 	SITE=/usr/lib/python3/dist-packages
-}
-
-# Every file and directory in the root, but dpkg's own.
-listing() {
-	(cd "$R" && find . -path ./var/lib/dpkg -prune -o -path ./var/log -prune -o -print | sort)
 }
 
 # Every .py the package installed has a pyc that is py_compile's, with the
@@ -128,7 +99,7 @@ check_compiled() {
 }
 
 @test "remove, then purge, leave nothing that pyprime created" {
-	before=$(listing)
+	before=$(root_listing)
 	dpkg_root -i "$DEBS/v1.deb" >/dev/null
 	[ -n "$(find "$R" -name '*.pyc')" ]
 	run dpkg_root -r python3-inventory
@@ -137,7 +108,7 @@ check_compiled() {
 	[ -f "$R/var/lib/pyprime/packages/python3-inventory" ]
 	run dpkg_root -P python3-inventory
 	assert_success
-	assert_equal "$(listing)" "$before"
+	assert_equal "$(root_listing)" "$before"
 }
 
 @test "deferred: postinst only registers, the trigger compiles in one pyprime run" {
