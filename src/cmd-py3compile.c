@@ -234,6 +234,8 @@ static int run(struct py3compile *c, size_t *failed)
 	/* py_compile's default: hash-based for reproducible builds. */
 	o.mode = sde && *sde ? PYC_CHECKED_HASH : PYC_TIMESTAMP;
 	o.force = c->force;
+	/* py_compile's output: no progress, its default warning filters. */
+	o.quiet = 2;
 	o.jobs = pool_cpus();
 	for (m = 0; m <= DEBPY_MAX_MINOR; m++) {
 		struct source_list *list = &c->todo[m];

@@ -16,7 +16,8 @@ struct compile_opts {
 	int legacy;		/* NAME.pyc beside the source (sourceless) */
 	int force;		/* rewrite fresh pycs too */
 	int fsync;		/* make each pyc durable before success */
-	int quiet;		/* no compiler warnings, no progress */
+	int quiet;		/* no compiler warnings, no progress; 2: no
+			 * progress, warnings as py_compile shows them */
 	int verbose;		/* 1: summary; 2: also each pyc written */
 	unsigned jobs;		/* worker processes */
 };

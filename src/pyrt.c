@@ -70,6 +70,25 @@ int pyrt_started(void)
 }
 
 /*
+ * Whether Python's default warning filters show a warning of CATEGORY
+ * raised by the compiler: they ignore DeprecationWarning (outside
+ * __main__), PendingDeprecationWarning, ImportWarning and ResourceWarning.
+ */
+static int shown_by_default(PyObject *category)
+{
+	PyObject *ignored[] = { PyExc_DeprecationWarning,
+				PyExc_PendingDeprecationWarning,
+				PyExc_ImportWarning, PyExc_ResourceWarning };
+	size_t i;
+
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (PyObject_IsSubclass(category, ignored[i]) == 1)
+			return 0;
+	PyErr_Clear();
+	return 1;
+}
+
+/*
  * warnings.showwarning replacement: collect each compiler warning once per
  * unit, in the compiler's own "path:line: Category: message" form.
  */
@@ -101,7 +120,8 @@ static PyObject *show_warning(PyObject *self, PyObject *const *args,
 		   key.len))
 		goto out;
 	buf_add(&compiling->warnings, key.data, key.len);
-	if (!compiling->quiet)
+	if (!compiling->quiet ||
+	    (compiling->quiet == 2 && shown_by_default(args[1])))
 		report("%s:%ld: %s: %s", compiling->path, lineno, n, t);
 out:
 	PyErr_Clear();

@@ -20,7 +20,8 @@ struct pyrt_unit {
 	const char *recorded;	/* the name stored in the code objects */
 	const char *source;	/* the bytes, NUL-terminated */
 	size_t len;
-	int quiet;		/* hide compiler warnings */
+	int quiet;		/* 1: hide compiler warnings; 2: show only
+			 * those Python's default filters show */
 
 	void *filename;		/* RECORDED as a str object */
 	struct buf warnings;	/* those seen, one a line */

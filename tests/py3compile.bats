@@ -263,3 +263,15 @@ same_as_py3clean() {
 	assert_file_exists "$outside/core.$TAG.pyc"
 	assert_link_exists "$R/usr/lib/python3/dist-packages/demo/__pycache__"
 }
+
+@test "py3compile shows the compiler warnings py_compile shows, no DeprecationWarning" {
+	mkdir -p "$BATS_TEST_TMPDIR/w"
+	printf 'import re\nx = re.compile("\\.")\ny = 1 is 1\n' >"$BATS_TEST_TMPDIR/w/m.py"
+	run -0 --separate-stderr /usr/bin/py3compile "$BATS_TEST_TMPDIR/w"
+	[[ "$stderr" == *SyntaxWarning* ]] || fail "py3compile: $stderr"
+	[[ "$stderr" != *DeprecationWarning* ]] || fail "py3compile: $stderr"
+	run -0 --separate-stderr pyprime py3compile -f "$BATS_TEST_TMPDIR/w"
+	assert_equal "$stderr" "$BATS_TEST_TMPDIR/w/m.py:3: SyntaxWarning: \"is\" with a literal. Did you mean \"==\"?"
+	run -0 --separate-stderr pyprime compile -f "$BATS_TEST_TMPDIR/w"
+	[[ "$stderr" == *DeprecationWarning* ]] || fail "compile: $stderr"
+}
