@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# The Debian packages of pyprime itself: dpkg-buildpackage builds pyprime
-# and dh-pyprime from a copy of the tree, each holds what it should, the
-# binary is hardened, lintian is clean, and a second build, elsewhere and
-# in another environment, gives the same bytes.
+# The Debian packages of pyprime itself: dpkg-buildpackage builds pyprime,
+# dh-pyprime and pyprime-py3compile from a copy of the tree, each holds what
+# it should, the binary is hardened, lintian is clean, and a second build,
+# elsewhere and in another environment, gives the same bytes.
 
 # A copy of the source tree in DIR/pyprime: what git tracks or would track
 # (so also uncommitted work, never build products), or, outside a git
@@ -55,6 +55,7 @@ setup_file() {
 	export VERSION="$version"
 	export PYPRIME_DEB="$FIRST/pyprime_${version}_$arch.deb"
 	export DH_DEB="$FIRST/dh-pyprime_${version}_all.deb"
+	export PY3_DEB="$FIRST/pyprime-py3compile_${version}_all.deb"
 	export CHANGES="$FIRST/pyprime_${version}_$arch.changes"
 }
 
@@ -135,6 +136,37 @@ setup() {
 	assert_success
 	commands=$(sed 's/^ *//; s/ .*//' <<<"$output")
 	assert_equal "$(grep -A1 -x dh_pyprime <<<"$commands" | tail -n 1)" dh_installdeb
+}
+
+@test "pyprime-py3compile's package holds the wrapper under both names and the scripts that divert the originals" {
+	assert_file_exists "$PY3_DEB"
+	run files_of "$PY3_DEB"
+	assert_success
+	assert_output "/usr/bin/py3clean
+/usr/bin/py3compile
+/usr/libexec/pyprime/py3-divert
+/usr/share/doc/pyprime-py3compile/changelog.gz
+/usr/share/doc/pyprime-py3compile/copyright
+/usr/share/lintian/overrides/pyprime-py3compile"
+	dpkg-deb -x "$PY3_DEB" root
+	cmp root/usr/libexec/pyprime/py3-divert "$FIRST/pyprime/hooks/py3-divert"
+	assert_file_executable root/usr/libexec/pyprime/py3-divert
+	assert_equal "$(readlink root/usr/bin/py3compile)" ../libexec/pyprime/py3-divert
+	assert_equal "$(readlink root/usr/bin/py3clean)" ../libexec/pyprime/py3-divert
+	assert_equal "$(dpkg-deb -f "$PY3_DEB" Architecture)" all
+	assert_equal "$(dpkg-deb -f "$PY3_DEB" Multi-Arch)" foreign
+	# Any binNMU of this version of pyprime, and only those.
+	assert_equal "$(dpkg-deb -f "$PY3_DEB" Depends)" \
+		"pyprime (>= $VERSION), pyprime (<< $VERSION.1~)"
+	dpkg-deb -e "$PY3_DEB" control
+	assert_equal "$(cd control && ls)" "control
+md5sums
+postrm
+preinst"
+	run ! grep -q '#DEBHELPER#' control/preinst control/postrm
+	run -0 grep -c 'dpkg-divert --package pyprime-py3compile --rename' control/preinst control/postrm
+	assert_output "control/preinst:2
+control/postrm:2"
 }
 
 @test "the binary is built with dpkg-buildflags' hardening" {
