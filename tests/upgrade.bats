@@ -95,10 +95,11 @@ build_debs() {
 	build_deb "$v-unchecked" "$version" "--invalidation-mode=unchecked-hash $SITE"
 }
 
-# $DEBS/NAME.deb: $PKG at VERSION from tree-vN (N from NAME), with the
-# pyprime snippets as maintainer scripts, #ARGS# being ARGS.
+# $DEBS/NAME.deb: $PKG at VERSION from tree-vN (N from NAME), or from the
+# tree DIR, with the pyprime snippets as maintainer scripts, #ARGS# being
+# ARGS.
 build_deb() {
-	local name=$1 version=$2 args=$3 dir="$BATS_FILE_TMPDIR/tree-${1%%-*}" script
+	local name=$1 version=$2 args=$3 dir=${4:-"$BATS_FILE_TMPDIR/tree-${1%%-*}"} script
 	mkdir "$dir/DEBIAN"
 	control "$version" >"$dir/DEBIAN/control"
 	for script in postinst prerm postrm; do
@@ -569,5 +570,40 @@ old_or_new() {
 	run dpkg_root --configure "$PKG"
 	assert_success
 	check_pycs timestamp 0
+	check_clean 0
+}
+
+@test "a directory the new version drops, kept by its pycs, is gone after the configure" {
+	local t
+	for t in d1 d2; do
+		module "$t$SITE/upg/__init__.py" upg 1
+		touch -d 2024-01-01T00:00:00Z "$t$SITE/upg/__init__.py"
+	done
+	module "d1$SITE/upg/gone/__init__.py" gone 2
+	module "d1$SITE/upg/gone/deeper/mod.py" mod 3
+	build_deb drop1 1.0 "$SITE" "$PWD/d1"
+	build_deb drop2 2.0 "$SITE" "$PWD/d2"
+	root_with base
+	dpkg_root -i "$DEBS/drop1.deb" >/dev/null
+	[ -f "$R$SITE/upg/gone/deeper/__pycache__/mod.$TAG.pyc" ]
+	dpkg_root --unpack "$DEBS/drop2.deb" 2>/dev/null
+	# dpkg could not remove them: the pycs kept for reuse were in them.
+	[ -d "$R$SITE/upg/gone/deeper/__pycache__" ]
+	run dpkg_root --configure "$PKG"
+	assert_success
+	assert_not_exist "$R$SITE/upg/gone"
+	check_pycs timestamp 0
+	check_clean 0
+	# Not what a package still owns, even when empty.
+	mkdir -p d3$SITE/upg/gone/deeper
+	module "d3$SITE/upg/gone/deeper/mod.py" mod 3
+	module "d3$SITE/upg/__init__.py" upg 1
+	build_deb drop3 3.0 "$SITE" "$PWD/d3"
+	mkdir -p d4$SITE/upg/gone/deeper
+	module "d4$SITE/upg/__init__.py" upg 1
+	build_deb drop4 4.0 "$SITE" "$PWD/d4"
+	dpkg_root -i "$DEBS/drop3.deb" >/dev/null
+	dpkg_root -i "$DEBS/drop4.deb" >/dev/null
+	assert_dir_exist "$R$SITE/upg/gone/deeper"
 	check_clean 0
 }
