@@ -607,3 +607,18 @@ old_or_new() {
 	assert_dir_exist "$R$SITE/upg/gone/deeper"
 	check_clean 0
 }
+
+@test "pyprime py3compile -p PKG:ARCH reuses and keeps the package's record too" {
+	root_with v1
+	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
+	run pyprime py3compile -v --root "$R" -p "$PKG:all"
+	assert_success
+	# changed, samesize, sub/moveme and new; the rest kept (reused or fresh).
+	assert_line '4 compiled, 4 fresh, 0 failed'
+	grep -q " $SITE/upg/new.py\$" "$RECORD"
+	run ! grep -q " $SITE/upg/moveme.py\$" "$RECORD"
+	check_pycs timestamp 0
+	check_clean 0
+	run pyprime py3compile -v --root "$R" -p "$PKG:all"
+	assert_line '0 compiled, 8 fresh, 0 failed'
+}
