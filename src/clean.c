@@ -46,17 +46,24 @@ static int has_name(const struct names *s, const char *base, size_t len)
 	return 0;
 }
 
-/* Whether NAME in FD starts with this interpreter's magic number. */
-static int our_magic(int fd, const char *name)
+/*
+ * Whether NAME in FD starts with this interpreter's magic number; with
+ * REUSABLE, and is not an unchecked-hash pyc (which the importer would
+ * trust while its source changes under it).
+ */
+static int our_magic(int fd, const char *name, int reusable)
 {
-	unsigned char want[4], got[4];
+	unsigned char want[4], got[8];
 	int f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	int ok;
 
 	if (f < 0)
 		return 0;
 	pyc_magic(want);
-	ok = read_full(f, got, 4) == 4 && memcmp(got, want, 4) == 0;
+	ok = read_full(f, got, 8) == 8 && memcmp(got, want, 4) == 0;
+	/* The flags word: bit 0 hash-based, bit 1 checked. */
+	if (ok && reusable)
+		ok = (got[4] & 3) != 1;
 	close(f);
 	return ok;
 }
@@ -164,6 +171,8 @@ static int clean_pycache(const struct clean_opts *o, int fd, const char *dir,
 			continue;
 		if (!has_name(sources, name, len) && !orphans)
 			continue;
+		if (mine && o->keep_reusable && our_magic(pc, name, 1))
+			continue;
 		if (remove_file(o, pc, pcpath, name, stats) < 0) {
 			ret = -1;
 			continue;
@@ -201,7 +210,9 @@ static int clean_legacy(const struct clean_opts *o, int fd, const char *dir,
 	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return 0;
-	if (o->this_version && !our_magic(fd, name))
+	if (o->this_version && !our_magic(fd, name, 0))
+		return 0;
+	if (o->keep_reusable && our_magic(fd, name, 1))
 		return 0;
 	return remove_file(o, fd, dir, name, stats);
 }

@@ -14,6 +14,8 @@ struct clean_opts {
 	int verbose;		/* print each removed path */
 	int other_versions;	/* only other interpreters' pycs */
 	int quiet;		/* no warnings */
+	int keep_reusable;	/* keep this interpreter's timestamp and
+				 * checked-hash pycs (for an upgrade) */
 };
 
 struct clean_stats {

@@ -10,12 +10,15 @@
 #include "clean.h"
 #include "cmd.h"
 #include "dpkg.h"
+#include "record.h"
+#include "registry.h"
 #include "sources.h"
 #include "util.h"
 
 static const char usage[] =
 	"usage: pyprime clean [-nqv] [--this-version] [--orphans] [--root dir]\n"
-	"                     [-i file [-0]] [-p package]... [path...]\n";
+	"                     [-i file [-0]] [[--keep-reusable] -p package]...\n"
+	"                     [path...]\n";
 
 static const char help[] =
 	"\n"
@@ -29,12 +32,14 @@ static const char help[] =
 	"  -i, --from file           read paths from file ('-': stdin)\n"
 	"  -0, --null                paths in that file are NUL-separated\n"
 	"  -p, --package package     the .py files an installed package lists\n"
+	"      --keep-reusable       keep a package's pycs its record lists that\n"
+	"                            the next compile can reuse (an upgrade)\n"
 	"  -n, --dry-run             print what would be removed, remove nothing\n"
 	"  -q, --quiet               no warnings\n"
 	"  -v, --verbose             print each path removed, and a summary\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_THIS = 256, OPT_ORPHANS, OPT_ROOT };
+enum { OPT_THIS = 256, OPT_ORPHANS, OPT_ROOT, OPT_KEEP };
 
 static const struct option longopts[] = {
 	{ "this-version", no_argument, NULL, OPT_THIS },
@@ -43,6 +48,7 @@ static const struct option longopts[] = {
 	{ "from", required_argument, NULL, 'i' },
 	{ "null", no_argument, NULL, '0' },
 	{ "package", required_argument, NULL, 'p' },
+	{ "keep-reusable", no_argument, NULL, OPT_KEEP },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -50,21 +56,46 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* A package's .py files, as real paths; NULL after an error. */
-static char **package_sources(const struct select *sel, const char *pkg,
-			      size_t *count)
+/*
+ * Remove the pycs of package PKG's .py files.  With O's keep_reusable,
+ * those of the sources its record lists that the next compile can reuse
+ * stay (none if it has no usable record).
+ */
+static int clean_package(const struct clean_opts *o, const struct select *sel,
+			 const char *pkg, struct clean_stats *stats)
 {
-	char **v = dpkg_python_files(sel->root, pkg);
-	size_t n;
+	struct record rec = RECORD_INIT;
+	struct clean_opts drop = *o;
+	char **v = dpkg_python_files(sel->root, pkg), **keep;
+	size_t n, nkeep = 0, ndrop = 0;
+	int ret = 0;
 
-	for (n = 0; v && v[n]; n++) {
-		char *real = select_real_path(sel, v[n]);
+	if (!v)
+		return -1;
+	if (o->keep_reusable)
+		registry_load_record(sel->root, pkg, &rec);
+	drop.keep_reusable = 0;
+	for (n = 0; v[n]; n++)
+		;
+	keep = xcalloc(n + 1, sizeof(*keep));
+	for (n = 0; v[n]; n++) {
+		char *path = v[n], *real = select_real_path(sel, path);
+		int kept = rec.usable && record_find(&rec, path);
 
-		free(v[n]);
-		v[n] = real;
+		free(path);
+		if (kept)
+			keep[nkeep++] = real;
+		else
+			v[ndrop++] = real;
 	}
-	*count = n;
-	return v;
+	v[ndrop] = NULL;
+	if (clean_files(&drop, v, ndrop, stats) < 0 ||
+	    clean_files(o, keep, nkeep, stats) < 0)
+		ret = -1;
+	free_strings(keep);
+	free_strings(v);
+	record_release(&rec);
+	return ret;
 }
 
 static int clean_arg(const struct clean_opts *o, const struct select *sel,
@@ -100,6 +131,9 @@ int cmd_clean(int argc, char **argv)
 		case OPT_ROOT:
 			sel.root = optarg;
 			break;
+		case OPT_KEEP:
+			o.keep_reusable = 1;
+			break;
 		case 'i':
 			from = optarg;
 			break;
@@ -132,19 +166,15 @@ int cmd_clean(int argc, char **argv)
 	argv += optind;
 	if (!argc && !from && !npackages)
 		return usage_error(usage, "nothing to clean");
-
-	for (i = 0; i < npackages; i++) {
-		size_t n;
-		char **files = package_sources(&sel, packages[i], &n);
-
-		if (!files) {
-			ret = 1;
-			continue;
-		}
-		if (clean_files(&o, files, n, &stats) < 0)
-			ret = 1;
-		free_strings(files);
+	if (o.keep_reusable && !npackages) {
+		free(packages);
+		return usage_error(usage, "--keep-reusable goes with -p");
 	}
+
+	for (i = 0; i < npackages; i++)
+		if (clean_package(&o, &sel, packages[i], &stats) < 0)
+			ret = 1;
+	o.keep_reusable = 0;
 	if (from) {
 		char **paths = read_path_list(from, nul);
 

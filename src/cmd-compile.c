@@ -175,7 +175,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 int cmd_compile(int argc, char **argv)
 {
 	struct args a;
-	struct compile_stats stats = { 0, 0, 0 };
+	struct compile_stats stats = { 0 };
 	struct source_list list = { NULL, 0, 0 };
 	size_t i;
 	int errors = 0, ret;

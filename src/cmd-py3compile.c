@@ -16,6 +16,7 @@
 #include "debpy.h"
 #include "dpkg.h"
 #include "foreign.h"
+#include "package.h"
 #include "pool.h"
 #include "pyrt.h"
 #include "sources.h"
@@ -225,8 +226,9 @@ static int plan(struct py3compile *c, char **paths, size_t npaths,
 static int run(struct py3compile *c, size_t *failed)
 {
 	struct compile_opts o;
-	struct compile_stats stats = { 0, 0, 0 };
+	struct compile_stats stats = { 0 };
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	size_t removed = 0;
 	int m, ret = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -243,7 +245,13 @@ static int run(struct py3compile *c, size_t *failed)
 		if (!list->n)
 			continue;
 		sources_dedup(list);
-		if (300 + m == c->embedded) {
+		if (300 + m == c->embedded && c->package) {
+			/* A package's: reused and recorded, as "register". */
+			if (package_compile_list(c->package, &c->sel, &o, list,
+						 &stats, &removed) < 0)
+				ret = -1;
+			*failed += stats.failed;
+		} else if (300 + m == c->embedded) {
 			compile_run(&o, list, &stats);
 			*failed += stats.failed;
 		} else if (foreign_compile(c->sel.root, 300 + m, c->optimize,
@@ -252,8 +260,8 @@ static int run(struct py3compile *c, size_t *failed)
 		}
 	}
 	if (c->verbose)
-		printf("%zu compiled, %zu fresh, %zu failed\n", stats.compiled,
-		       stats.fresh, *failed);
+		printf("%zu compiled, %zu fresh, %zu failed\n",
+		       stats.compiled, stats.fresh + stats.reused, *failed);
 	return ret;
 }
 

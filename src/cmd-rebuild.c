@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: pyprime rebuild [-q] [--root dir] (--all | --pending | package...)\n";
+	"usage: pyprime rebuild [-qv] [--root dir] (--all | --pending | package...)\n";
 
 static const char help[] =
 	"\n"
@@ -28,6 +28,7 @@ static const char help[] =
 	"      --pending             the packages waiting for the trigger\n"
 	"      --root dir            the dpkg root (DPKG_ROOT)\n"
 	"  -q, --quiet               no warnings but the summary\n"
+	"  -v, --verbose             print what was compiled, reused and removed\n"
 	"  -h, --help                show this help\n";
 
 enum { OPT_ROOT = 256, OPT_ALL, OPT_PENDING };
@@ -37,6 +38,7 @@ static const struct option longopts[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "pending", no_argument, NULL, OPT_PENDING },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -82,11 +84,12 @@ int cmd_rebuild(int argc, char **argv)
 	const char *root = NULL;
 	struct package *p = NULL;
 	char **names = NULL;
-	size_t n = 0, i, failed = 0;
-	int c, all = 0, pending = 0, quiet = 0, ret = 0;
+	struct compile_stats stats = { 0 };
+	size_t n = 0, i, removed = 0;
+	int c, all = 0, pending = 0, quiet = 0, verbose = 0, ret = 0;
 
 	optind = 1;
-	while ((c = parse_option(argc, argv, "qh", longopts, usage)) != -1) {
+	while ((c = parse_option(argc, argv, "qvh", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			root = optarg;
@@ -99,6 +102,9 @@ int cmd_rebuild(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -134,14 +140,16 @@ int cmd_rebuild(int argc, char **argv)
 			ret = 1;
 		}
 	}
-	if (n && package_compile(p, n, &failed) < 0)
+	if (n && package_compile(p, n, &stats, &removed) < 0)
 		ret = 1;
 	for (i = 0; names[i]; i++)
 		if (registry_set_pending(root, names[i], 0) < 0)
 			ret = 1;
-	if (failed)
-		warning("%zu file%s could not be compiled", failed,
-			failed == 1 ? "" : "s");
+	if (stats.failed)
+		warning("%zu file%s could not be compiled", stats.failed,
+			stats.failed == 1 ? "" : "s");
+	if (verbose)
+		package_print_stats(&stats, removed);
 	for (i = 0; i < n; i++)
 		package_release(&p[i]);
 	free(p);

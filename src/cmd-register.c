@@ -14,7 +14,8 @@
 int cmd_register(int argc, char **argv)
 {
 	struct package p;
-	size_t failed = 0;
+	struct compile_stats stats = { 0 };
+	size_t removed = 0;
 	int ret;
 
 	ret = package_parse(argc, argv, NULL, &p);
@@ -29,11 +30,14 @@ int cmd_register(int argc, char **argv)
 	}
 	ret = 0;
 	if (!p.deferred) {
-		if (package_compile(&p, 1, &failed) < 0)
+		if (package_compile(&p, 1, &stats, &removed) < 0)
 			ret = 1;
-		if (failed)
+		if (stats.failed)
 			warning("%zu file%s of package '%s' could not be compiled",
-				failed, failed == 1 ? "" : "s", p.name);
+				stats.failed, stats.failed == 1 ? "" : "s",
+				p.name);
+		if (p.verbose)
+			package_print_stats(&stats, removed);
 	}
 	package_release(&p);
 	return ret;

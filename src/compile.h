@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "pyc.h"
+#include "record.h"
 #include "sources.h"
 
 struct compile_opts {
@@ -20,11 +21,21 @@ struct compile_opts {
 			 * progress, warnings as py_compile shows them */
 	int verbose;		/* 1: summary; 2: also each pyc written */
 	unsigned jobs;		/* worker processes */
+	/*
+	 * With RECORD, pycs are trusted only as REUSE (a package's record,
+	 * may be NULL) vouches for them: a recorded body whose source is as
+	 * recorded gets a new header, everything else is compiled; what each
+	 * source's pycs now hold is added to RECORD.
+	 */
+	struct record *reuse;
+	struct record *record;
 };
 
 struct compile_stats {
 	size_t compiled;	/* sources with at least one pyc written */
 	size_t fresh;		/* sources whose pycs were all fresh */
+	size_t reused;		/* sources whose recorded bodies got new
+				 * headers, none compiled */
 	size_t failed;		/* sources that could not be compiled */
 };
 

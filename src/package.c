@@ -1,18 +1,22 @@
 /*
  * package.c: a registered package's settings, and compiling its files.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clean.h"
 #include "package.h"
 #include "pool.h"
+#include "record.h"
+#include "registry.h"
 #include "util.h"
 
 const char package_usage[] =
-	"usage: pyprime register [-q] [--deferred] [--root dir] [-b] [-O level]...\n"
+	"usage: pyprime register [-qv] [--deferred] [--root dir] [-b] [-O level]...\n"
 	"                        [--invalidation-mode mode] [-x regex]...\n"
 	"                        package [dir...]\n";
 
@@ -32,6 +36,7 @@ static const char help[] =
 	"                            trigger to compile\n"
 	"      --root dir            the dpkg root (DPKG_ROOT)\n"
 	"  -q, --quiet               no warnings but the summary\n"
+	"  -v, --verbose             print what was compiled, reused and removed\n"
 	"  -h, --help                show this help\n";
 
 enum { OPT_MODE = 256, OPT_ROOT, OPT_DEFERRED };
@@ -44,6 +49,7 @@ static const struct option longopts[] = {
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "deferred", no_argument, NULL, OPT_DEFERRED },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -64,7 +70,7 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 	p->sel.root = root;
 	p->o.jobs = pool_cpus();
 	optind = 1;
-	while ((c = parse_option(argc, argv, "O:bx:qh", longopts,
+	while ((c = parse_option(argc, argv, "O:bx:qvh", longopts,
 				 package_usage)) != -1) {
 		switch (c) {
 		case 'O':
@@ -100,6 +106,9 @@ int package_parse(int argc, char **argv, const char *root, struct package *p)
 		case 'q':
 			p->o.quiet = 1;
 			p->sel.quiet = 1;
+			break;
+		case 'v':
+			p->verbose = 1;
 			break;
 		case 'h':
 			fputs(package_usage, stdout);
@@ -148,32 +157,149 @@ static int same_settings(const struct package *a, const struct package *b)
 	       a->o.legacy == b->o.legacy && a->o.quiet == b->o.quiet;
 }
 
-int package_compile(struct package *p, size_t n, size_t *failed)
+/* A package in a run: its sources are LIST's [from, to). */
+struct member {
+	const char *name;
+	const struct select *sel;
+	size_t from, to;
+	struct record old;
+};
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * M's record after the run: what the run wrote or reused for its sources
+ * (NOW), and the old entries of sources the run did not cover that still
+ * exist.  The pycs of old entries whose source is gone are removed.
+ */
+static int update_record(const struct compile_opts *o, struct member *m,
+			 const struct source_list *list, struct record *now,
+			 size_t *removed)
+{
+	struct clean_opts co = { .quiet = o->quiet };
+	struct clean_stats cs = { 0, 0, 0 };
+	struct record mine = RECORD_INIT;
+	size_t n = m->to - m->from, k, ngone = 0;
+	char **covered = xcalloc(n ? n : 1, sizeof(*covered)), **gone = NULL;
+	int ret = 0;
+
+	for (k = 0; k < n; k++) {
+		const struct source *s = &list->v[m->from + k];
+		const struct record_entry *e = record_find(now, s->recorded);
+
+		covered[k] = s->recorded;
+		if (e)
+			record_add(&mine, e);
+	}
+	qsort(covered, n, sizeof(*covered), cmp_str_ptr);
+	for (k = 0; k < m->old.n; k++) {
+		const struct record_entry *e = &m->old.v[k];
+		struct stat st;
+		char *real;
+
+		if (bsearch(&e->path, covered, n, sizeof(*covered), cmp_str_ptr))
+			continue;
+		real = select_real_path(m->sel, e->path);
+		if (lstat(real, &st) == 0 || errno != ENOENT) {
+			if (m->old.usable)
+				record_add(&mine, e);
+			free(real);
+			continue;
+		}
+		gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+		gone[ngone++] = real;
+	}
+	/* Sources this version no longer ships: their pycs go. */
+	if (ngone && clean_files(&co, gone, ngone, &cs) < 0)
+		ret = -1;
+	*removed += cs.removed;
+	while (ngone)
+		free(gone[--ngone]);
+	free(gone);
+	free(covered);
+	if (registry_save_record(m->sel->root, m->name, &mine) < 0)
+		ret = -1;
+	record_release(&mine);
+	return ret;
+}
+
+/*
+ * Compile LIST, the sources of the N packages M, as O says, trusting their
+ * pycs only through their records (record.h), then write those again.
+ */
+static int compile_recorded(const struct compile_opts *o, struct member *m,
+			    size_t n, const struct source_list *list,
+			    struct compile_stats *stats, size_t *removed)
+{
+	struct record reuse = RECORD_INIT, now = RECORD_INIT;
+	struct compile_opts ro = *o;
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		registry_load_record(m[i].sel->root, m[i].name, &m[i].old);
+		for (k = 0; m[i].old.usable && k < m[i].old.n; k++)
+			record_add(&reuse, &m[i].old.v[k]);
+	}
+	ro.reuse = &reuse;
+	ro.record = &now;
+	compile_run(&ro, list, stats);
+	for (i = 0; i < n; i++)
+		if (update_record(o, &m[i], list, &now, removed) < 0)
+			ret = -1;
+	record_release(&reuse);
+	record_release(&now);
+	return ret;
+}
+
+int package_compile_list(const char *pkg, const struct select *sel,
+			 const struct compile_opts *o,
+			 const struct source_list *list,
+			 struct compile_stats *stats, size_t *removed)
+{
+	struct member m = { pkg, sel, 0, list->n, RECORD_INIT };
+	int ret = compile_recorded(o, &m, 1, list, stats, removed);
+
+	record_release(&m.old);
+	return ret;
+}
+
+int package_compile(struct package *p, size_t n, struct compile_stats *stats,
+		    size_t *removed)
 {
 	struct clean_opts co = { .other_versions = 1 };
 	struct clean_stats cs = { 0, 0, 0 };
+	struct member *m = xcalloc(n ? n : 1, sizeof(*m));
 	char *done = xcalloc(n ? n : 1, 1);
-	size_t i, j, k;
+	size_t i, j, k, nm;
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
 		struct source_list list = { NULL, 0, 0 };
-		struct compile_stats stats = { 0, 0, 0 };
 		char **paths;
 
 		if (done[i])
 			continue;
 		/* Every package compiled like this one, in one run. */
-		for (j = i; j < n; j++) {
+		for (j = i, nm = 0; j < n; j++) {
 			if (done[j] || !same_settings(&p[i], &p[j]))
 				continue;
 			done[j] = 1;
+			m[nm].name = p[j].name;
+			m[nm].sel = &p[j].sel;
+			m[nm].from = list.n;
 			if (sources_add_package(&list, &p[j].sel, p[j].name))
 				ret = -1;
+			m[nm++].to = list.n;
 		}
-		compile_run(&p[i].o, &list, &stats);
+		if (compile_recorded(&p[i].o, m, nm, &list, stats, removed) < 0)
+			ret = -1;
+		for (k = 0; k < nm; k++)
+			record_release(&m[k].old);
 		co.quiet = p[i].o.quiet;
-		*failed += stats.failed;
 		/* A new interpreter's pycs replace the old ones'. */
 		paths = xcalloc(list.n + 1, sizeof(*paths));
 		for (k = 0; k < list.n; k++)
@@ -183,6 +309,14 @@ int package_compile(struct package *p, size_t n, size_t *failed)
 		free(paths);
 		source_list_release(&list);
 	}
+	free(m);
 	free(done);
 	return ret;
+}
+
+void package_print_stats(const struct compile_stats *stats, size_t removed)
+{
+	printf("%zu compiled, %zu reused, %zu fresh, %zu failed, %zu removed\n",
+	       stats->compiled, stats->reused, stats->fresh, stats->failed,
+	       removed);
 }

@@ -11,6 +11,7 @@
 #include "atomic.h"
 #include "dir.h"
 #include "pyrt.h"
+#include "record.h"
 #include "registry.h"
 #include "sources.h"
 #include "util.h"
@@ -187,5 +188,64 @@ int registry_set_pending(const char *root, const char *pkg, int pending)
 		ret = error_errno("cannot remove '%s'", path);
 	free(path);
 	free(dir);
+	return ret;
+}
+
+/*
+ * A record is the package's whatever the architecture: prerm names it
+ * "PKG", py3compile's calls "PKG:ARCH".  Returns a new string.
+ */
+static char *record_name(const char *pkg)
+{
+	const char *colon = strchr(pkg, ':');
+
+	return colon ? xasprintf("%.*s", (int)(colon - pkg), pkg) :
+		       xstrdup(pkg);
+}
+
+int registry_load_record(const char *root, const char *pkg, struct record *r)
+{
+	char *dir, *path, *name;
+	struct buf b = BUF_INIT;
+	size_t line;
+	int fd;
+
+	if (!valid_package(pkg))
+		return error("invalid package name '%s'", pkg);
+	dir = registry_dir(root, "records");
+	name = record_name(pkg);
+	path = join_path(dir, name);
+	free(name);
+	free(dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			warning_errno("ignoring '%s'", path);
+	} else if (read_fd(fd, &b) < 0) {
+		warning_errno("ignoring '%s'", path);
+	} else if ((line = record_parse(r, b.data ? b.data : "", b.len))) {
+		warning("ignoring '%s': line %zu is not a record line", path,
+			line);
+	}
+	if (fd >= 0)
+		close(fd);
+	buf_release(&b);
+	free(path);
+	return 0;
+}
+
+int registry_save_record(const char *root, const char *pkg, struct record *r)
+{
+	struct buf b = BUF_INIT;
+	char *name;
+	int ret;
+
+	if (!valid_package(pkg))
+		return error("invalid package name '%s'", pkg);
+	name = record_name(pkg);
+	record_format(r, name, &b);
+	ret = write_file(root, "records", name, &b);
+	free(name);
+	buf_release(&b);
 	return ret;
 }

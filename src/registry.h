@@ -2,7 +2,8 @@
  * registry.h: what each package's maintainer scripts asked pyprime to
  * compile, and how: DPKG_ROOT/var/lib/pyprime/packages/PACKAGE holds the
  * arguments "pyprime register" got, pending/PACKAGE marks a package whose
- * compilation was deferred to the pyprime-rebuild trigger.
+ * compilation was deferred to the pyprime-rebuild trigger, records/PACKAGE
+ * what was compiled for it (record.h).
  */
 #ifndef REGISTRY_H
 #define REGISTRY_H
@@ -24,5 +25,16 @@ char **registry_packages(const char *root, int pending);
 
 /* Mark PKG as waiting for the trigger, or not. */
 int registry_set_pending(const char *root, const char *pkg, int pending);
+
+/*
+ * Load PKG's record into R (empty).  A missing record leaves R empty; one
+ * that cannot be read or parsed too, with a warning naming the file and
+ * line.  Returns 0, or -1 for an invalid package name.
+ */
+struct record;
+int registry_load_record(const char *root, const char *pkg, struct record *r);
+
+/* Replace PKG's record with R, atomically. */
+int registry_save_record(const char *root, const char *pkg, struct record *r);
 
 #endif

@@ -191,7 +191,7 @@ control() {
 	assert_line --index 1 "			pyprime py3compile \${DPKG_ROOT:+--root=\"\$DPKG_ROOT\"} -p python3-pyprimedemo $APP -X 'demoapp/skip_me('\\'')?\\.py\$'"
 	# What those compile is not also registered.
 	run -1 grep -F 'pyprime register' ctl/postinst
-	run -0 grep -c 'pyprime clean -q ${DPKG_ROOT:+--root="$DPKG_ROOT"} -p python3-pyprimedemo$' ctl/prerm
+	run -0 grep -c 'pyprime clean -q $keep ${DPKG_ROOT:+--root="$DPKG_ROOT"} -p python3-pyprimedemo$' ctl/prerm
 	assert_output 1
 	run -0 grep -c '/var/lib/pyprime/packages/python3-pyprimedemo"' ctl/postrm
 	assert_output 1
