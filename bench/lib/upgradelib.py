@@ -65,8 +65,9 @@ def reference(args):
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         cfile = os.path.join(tmp, "ref.pyc")
-        py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+        py_compile.compile(
+            src, cfile=cfile, dfile=dfile, doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
         with open(cfile, "rb") as f:
             return f.read()[16:]
 
@@ -179,6 +180,17 @@ def report(path, npy, nchanged, *targets):
                 slabel, r, a[1] / b[1] if b[1] else float("nan")))
             rows.append((r <= targets[t], "%s <= %.2fx py3compile's"
                          % (what, targets[t]), r))
+        floor = data.get((tree, "up-conf", "dpkg"))
+        if floor:
+            m = statistics.median(floor["wall"])
+            print()
+            print("floor, dpkg's own share: dpkg --configure with the postinst"
+                  " doing nothing,\n  %s median, over py3compile's"
+                  % fmt_s(m).strip())
+            for scen, slabel, _what, _t in SCENARIOS:
+                b = med.get((scen, "py3compile"))
+                if scen.endswith("-conf") and b:
+                    print("  %-46s %6.2fx" % (slabel, m / b[0]))
         summary += [(tree, ok, what, r) for ok, what, r in rows]
     print_summary(summary)
 
