@@ -128,8 +128,10 @@ def check(root, package, cache):
 
 SCENARIOS = [
     # (key, label, what the target is on, target's index in the arguments)
+    ("up-unpack", "upgrade  dpkg --unpack", None, None),
     ("up-conf", "upgrade  dpkg --configure", "configure after the upgrade", 0),
     ("up-whole", "upgrade  dpkg -i (whole)", "dpkg -i of the upgrade", 2),
+    ("re-unpack", "reinstall dpkg --unpack", None, None),
     ("re-conf", "reinstall dpkg --configure", "configure after a reinstall", 1),
     ("re-whole", "reinstall dpkg -i (whole)", "dpkg -i of a reinstall", 2),
 ]
@@ -166,7 +168,7 @@ def report(path, npy, nchanged, *targets):
                     fmt_s(m), fmt_s(lo), fmt_s(hi), fmt_s(cpu), kept))
         print("  (wall: monotonic clock around dpkg; cpu: user+sys of dpkg"
               " and every process it waited for;\n   pycs kept: of the %d,"
-              " left by the untimed dpkg --unpack 2.0 before the configure)"
+              " those the unpack left, for the configure to reuse)"
               % npy)
         print()
         print("ratios of medians, pyprime / py3compile")
@@ -178,8 +180,9 @@ def report(path, npy, nchanged, *targets):
             r = a[0] / b[0]
             print("  %-46s %6.2fx   (cpu %.2fx)" % (
                 slabel, r, a[1] / b[1] if b[1] else float("nan")))
-            rows.append((r <= targets[t], "%s <= %.2fx py3compile's"
-                         % (what, targets[t]), r))
+            if what:
+                rows.append((r <= targets[t], "%s <= %.2fx py3compile's"
+                             % (what, targets[t]), r))
         floor = data.get((tree, "up-conf", "dpkg"))
         if floor:
             m = statistics.median(floor["wall"])
