@@ -610,6 +610,9 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 	struct run r = { o, stats, NULL, 0 };
 	size_t failed = stats->failed;
 
+	/* Headers rewritten here are as atomic on Ctrl-C as a worker's. */
+	if (o->record)
+		atomic_catch_signals();
 	find_stale(&r, list);
 	if (!r.njobs) {
 		free(r.jobs);

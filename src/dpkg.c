@@ -13,10 +13,11 @@
 
 /*
  * Run dpkg-query with ROOT (or NULL) and ARGS (NULL-terminated) and append
- * its output to OUT.  Returns its exit status, or -1 after reporting why it
- * could not run.
+ * its output to OUT; with QUIET, its errors go nowhere.  Returns its exit
+ * status, or -1 after reporting why it could not run.
  */
-static int dpkg_query(const char *root, const char *const *args, struct buf *out)
+static int dpkg_query(const char *root, const char *const *args, int quiet,
+		      struct buf *out)
 {
 	char *rootopt = NULL;
 	const char *argv[8];
@@ -47,6 +48,12 @@ static int dpkg_query(const char *root, const char *const *args, struct buf *out
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(127);
+		if (quiet) {
+			int null = open("/dev/null", O_WRONLY);
+
+			if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+				_exit(127);
+		}
 		execvp(argv[0], (char *const *)argv);
 		error_errno("cannot run '%s'", argv[0]);
 		_exit(127);
@@ -72,7 +79,7 @@ char **dpkg_python_files(const char *root, const char *pkg)
 	struct buf out = BUF_INIT;
 	char **v = NULL, *line, *next;
 	size_t n = 0;
-	int status = dpkg_query(root, args, &out);
+	int status = dpkg_query(root, args, 0, &out);
 
 	if (status != 0) {
 		if (status > 0)
@@ -106,8 +113,22 @@ int dpkg_installed(const char *root, const char *pkg)
 	struct buf out = BUF_INIT;
 	int installed;
 
-	installed = dpkg_query(root, args, &out) == 0 && out.data &&
+	installed = dpkg_query(root, args, 0, &out) == 0 && out.data &&
 		    !strcmp(out.data, "installed");
 	buf_release(&out);
 	return installed;
+}
+
+int dpkg_owned(const char *root, const char *path)
+{
+	const char *args[] = { "--search", "--", path, NULL };
+	struct buf out = BUF_INIT;
+	int status;
+
+	if (strpbrk(path, "*?[]\\"))
+		return -1;
+	/* "no path found" is an answer, not an error to show. */
+	status = dpkg_query(root, args, 1, &out);
+	buf_release(&out);
+	return status == 0 ? 1 : status == 1 ? 0 : -1;
 }

@@ -17,4 +17,11 @@ char **dpkg_python_files(const char *root, const char *pkg);
 /* Whether PKG is installed (dpkg's status "installed") under ROOT. */
 int dpkg_installed(const char *root, const char *pkg);
 
+/*
+ * Whether a package installed under ROOT owns PATH ("dpkg-query -S"):
+ * 1, 0, or -1 if that could not be told (a path with glob characters,
+ * which dpkg-query would take as a pattern, or an error).
+ */
+int dpkg_owned(const char *root, const char *path);
+
 #endif

@@ -1,14 +1,17 @@
 /*
  * package.c: a registered package's settings, and compiling its files.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clean.h"
+#include "dpkg.h"
 #include "package.h"
 #include "pool.h"
 #include "record.h"
@@ -170,6 +173,55 @@ static int cmp_str_ptr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether the directory PATH is there and empty. */
+static int empty_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int empty = d != NULL;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	if (d)
+		closedir(d);
+	return empty;
+}
+
+/*
+ * dpkg could not remove the directories of sources that are gone while
+ * their pycs were there: remove those that are now empty and that no
+ * package owns, and their parents likewise.  GONE are installed paths.
+ */
+static void prune_dirs(const struct select *sel, char **gone, size_t n)
+{
+	char *last = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *dir = path_dir(gone[i]);
+
+		while (strcmp(dir, "/") && strcmp(dir, ".") &&
+		       (!last || strcmp(dir, last))) {
+			char *real = select_real_path(sel, dir), *up;
+			int removed = empty_dir(real) &&
+				      dpkg_owned(sel->root, dir) == 0 &&
+				      rmdir(real) == 0;
+
+			free(real);
+			free(last);
+			last = xstrdup(dir);
+			if (!removed)
+				break;
+			up = path_dir(dir);
+			free(dir);
+			dir = up;
+		}
+		free(dir);
+	}
+	free(last);
+}
+
 /*
  * M's record after the run: what the run wrote or reused for its sources
  * (NOW), and the old entries of sources the run did not cover that still
@@ -183,7 +235,8 @@ static int update_record(const struct compile_opts *o, struct member *m,
 	struct clean_stats cs = { 0, 0, 0 };
 	struct record mine = RECORD_INIT;
 	size_t n = m->to - m->from, k, ngone = 0;
-	char **covered = xcalloc(n ? n : 1, sizeof(*covered)), **gone = NULL;
+	char **covered = xcalloc(n ? n : 1, sizeof(*covered)), **gone = NULL,
+	     **gone_paths = NULL;
 	int ret = 0;
 
 	for (k = 0; k < n; k++) {
@@ -210,15 +263,22 @@ static int update_record(const struct compile_opts *o, struct member *m,
 			continue;
 		}
 		gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+		gone_paths = xrealloc(gone_paths, (ngone + 1) * sizeof(*gone));
+		gone_paths[ngone] = e->path;
 		gone[ngone++] = real;
 	}
 	/* Sources this version no longer ships: their pycs go. */
 	if (ngone && clean_files(&co, gone, ngone, &cs) < 0)
 		ret = -1;
 	*removed += cs.removed;
+	if (cs.dirs) {
+		qsort(gone_paths, ngone, sizeof(*gone_paths), cmp_str_ptr);
+		prune_dirs(m->sel, gone_paths, ngone);
+	}
 	while (ngone)
 		free(gone[--ngone]);
 	free(gone);
+	free(gone_paths);
 	free(covered);
 	if (registry_save_record(m->sel->root, m->name, &mine) < 0)
 		ret = -1;

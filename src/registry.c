@@ -76,6 +76,8 @@ static int write_file(const char *root, const char *sub, const char *pkg,
 		error_errno("cannot open directory '%s'", dir);
 		goto out;
 	}
+	/* What a killed pyprime left here. */
+	atomic_sweep(fd);
 	ret = atomic_write(fd, dir, pkg, content->data ? content->data : "",
 			   content->len, 0644, ATOMIC_FSYNC);
 	close(fd);
