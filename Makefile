@@ -60,8 +60,8 @@ endif
 
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
-MD_LIBS := $(shell $(PKG_CONFIG) --libs libmd)
-MD_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmd)
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto)
+CRYPTO_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto)
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral
@@ -76,7 +76,7 @@ endif
 # Large files and 64-bit time_t on 32-bit targets; user flags last so that
 # dpkg-buildflags' hardening wins.
 ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
-	-DPYPRIME_VERSION='"$(VERSION)"' $(PY_CFLAGS) $(MD_CFLAGS) $(CPPFLAGS)
+	-DPYPRIME_VERSION='"$(VERSION)"' $(PY_CFLAGS) $(CRYPTO_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
@@ -91,7 +91,7 @@ BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)
 all: $(BIN)
 
 $(BIN): $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS) $(MD_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS) $(CRYPTO_LIBS) -lm
 
 $(BUILDDIR)/%.o: src/%.c $(BUILDDIR)/.flavour-$(BUILD_FLAVOUR)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -9,8 +9,9 @@
  * SHA-256 rather than the SipHash-1-3 of PEP 552: that one is keyed by the
  * magic number, which everybody knows, so two sources with the same hash
  * are found in 2^32 tries; a package could then ship a source that differs
- * from the code that runs.  SHA-256 (libmd, which dpkg already uses) costs
- * less than reading the files from disk.
+ * from the code that runs.  SHA-256 comes from OpenSSL's libcrypto, which
+ * libpython links already, and which uses the CPU's SHA instructions where
+ * there are some.
  */
 #ifndef RECORD_H
 #define RECORD_H
