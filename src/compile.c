@@ -385,19 +385,40 @@ static void fdrun_add(struct fdrun *r, int fd)
 	r->last = fd;
 }
 
-/* Read the regular file NAME of DIRFD (-1: the path NAME) into B, with
- * its status in ST; -1 if it is not there or not a regular file. */
+/*
+ * Read the regular file NAME of DIRFD (-1: the path NAME) into B, with its
+ * status in ST; -1 if it is not there or not a regular file.  One read(2)
+ * of one byte more than its size, most of the time: what is read here is
+ * only ever compared with a hash, so a read cut short can only make a
+ * source be compiled.
+ */
 static int read_regular(int dirfd, const char *name, int flags,
 			struct buf *b, struct stat *st)
 {
 	int fd = openat(dirfd < 0 ? AT_FDCWD : dirfd, name, O_RDONLY | O_CLOEXEC |
 			O_NOCTTY | O_NONBLOCK | flags);
+	size_t want;
+	ssize_t n;
 	int ret = -1;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && read_fd(fd, b) == 0)
-		ret = 0;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))
+		goto out;
+	want = (size_t)st->st_size + 1;
+	buf_grow(b, want + 1);
+	do
+		n = read(fd, b->data + b->len, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		goto out;
+	b->len += (size_t)n;
+	b->data[b->len] = '\0';
+	/* It grew: the rest too. */
+	if ((size_t)n == want && read_fd(fd, b) < 0)
+		goto out;
+	ret = 0;
+out:
 	close(fd);
 	return ret;
 }
@@ -409,16 +430,17 @@ static int read_regular(int dirfd, const char *name, int flags,
  * right (*REWROTE set; TFD's leftovers are swept first unless *SWEPT);
  * the levels returned are the others.  E gets what is known of S;
  * *HASHED whether that includes its size and hash.  A header that could
- * not be written is reported and sets *FAILED.
+ * not be written is reported and sets *FAILED.  BUFS are two buffers to
+ * read into, kept from one call to the next (fewer page faults).
  */
 static unsigned check_recorded(const struct compile_opts *o,
 			       const struct source *s, int tfd,
 			       const char *tdir, struct record_entry *e,
 			       int *hashed, int *swept, int *rewrote,
-			       int *failed)
+			       int *failed, struct buf *bufs)
 {
 	const struct record_entry *old = NULL;
-	struct buf src = BUF_INIT, pyc = BUF_INIT;
+	struct buf *src = &bufs[0], *pyc = &bufs[1];
 	unsigned char magic[4], header[PYC_HEADER_SIZE],
 		      hash[RECORD_HASH];
 	unsigned stale = o->levels;
@@ -432,41 +454,42 @@ static unsigned check_recorded(const struct compile_opts *o,
 	if (!o->force && o->reuse && o->reuse->usable)
 		old = record_find(o->reuse, s->recorded);
 	/* The size first: most changed files show it without a read. */
+	buf_reset(src);
 	if (!old || old->size != s->st.st_size || tfd < 0 ||
-	    read_regular(-1, s->path, 0, &src, &st) < 0)
-		goto out;
+	    read_regular(-1, s->path, 0, src, &st) < 0)
+		return stale;
 	e->size = st.st_size;
-	record_hash(src.data ? src.data : "", src.len, e->src);
+	record_hash(src->data, src->len, e->src);
 	*hashed = 1;
 	if (old->size != st.st_size || memcmp(old->src, e->src, RECORD_HASH))
-		goto out;
+		return stale;
 	pyc_magic(magic);
-	pyc_header(header, o->mode, &st, src.data ? src.data : "", src.len);
+	pyc_header(header, o->mode, &st, src->data, src->len);
 	for (level = 0; level <= PYC_MAX_LEVEL; level++) {
 		char *name;
 
 		if (!(stale & (1u << level)) || !(old->levels & (1u << level)))
 			continue;
 		name = pyc_name(path_base(s->path), level, o->legacy);
-		buf_reset(&pyc);
-		if (read_regular(tfd, name, O_NOFOLLOW, &pyc, &pst) < 0 ||
-		    pyc.len < PYC_HEADER_SIZE || memcmp(pyc.data, magic, 4)) {
+		buf_reset(pyc);
+		if (read_regular(tfd, name, O_NOFOLLOW, pyc, &pst) < 0 ||
+		    pyc->len < PYC_HEADER_SIZE || memcmp(pyc->data, magic, 4)) {
 			free(name);
 			continue;
 		}
-		record_hash(pyc.data + PYC_HEADER_SIZE,
-			    pyc.len - PYC_HEADER_SIZE, hash);
+		record_hash(pyc->data + PYC_HEADER_SIZE,
+			    pyc->len - PYC_HEADER_SIZE, hash);
 		if (memcmp(hash, old->body[level], RECORD_HASH)) {
 			free(name);
 			continue;
 		}
-		if (memcmp(pyc.data, header, PYC_HEADER_SIZE)) {
+		if (memcmp(pyc->data, header, PYC_HEADER_SIZE)) {
 			/* Leftovers of a killed run, before anyone writes. */
 			if (!*swept)
 				atomic_sweep(tfd);
 			*swept = *rewrote = 1;
-			memcpy(pyc.data, header, PYC_HEADER_SIZE);
-			if (atomic_write(tfd, tdir, name, pyc.data, pyc.len,
+			memcpy(pyc->data, header, PYC_HEADER_SIZE);
+			if (atomic_write(tfd, tdir, name, pyc->data, pyc->len,
 					 (st.st_mode | 0200) & 0666,
 					 o->fsync ? ATOMIC_FSYNC : 0) < 0) {
 				*failed = 1;
@@ -480,9 +503,6 @@ static unsigned check_recorded(const struct compile_opts *o,
 		e->levels |= 1u << level;
 		memcpy(e->body[level], hash, RECORD_HASH);
 	}
-out:
-	buf_release(&src);
-	buf_release(&pyc);
 	return stale;
 }
 
@@ -501,7 +521,8 @@ struct verdict {
  */
 static void check_dir(const struct compile_opts *o,
 		      const struct source_list *list, const size_t *order,
-		      size_t from, size_t to, struct verdict *v)
+		      size_t from, size_t to, struct verdict *v,
+		      struct buf *bufs)
 {
 	struct fdrun run = { -1, -1 };
 	size_t k;
@@ -520,7 +541,7 @@ static void check_dir(const struct compile_opts *o,
 		if (o->record) {
 			d->stale = check_recorded(o, s, tfd, tdir, &d->known,
 						  &d->hashed, &swept,
-						  &d->rewrote, &d->failed);
+						  &d->rewrote, &d->failed, bufs);
 		}
 		for (level = 0; level <= PYC_MAX_LEVEL && !o->record; level++) {
 			char *name;
@@ -552,6 +573,7 @@ static void find_stale(struct run *r, const struct source_list *list)
 	const struct compile_opts *o = r->o;
 	size_t n = list->n ? list->n : 1, *order, i, from;
 	struct verdict *v;
+	struct buf bufs[2] = { BUF_INIT, BUF_INIT };
 
 	order = xmalloc(n * sizeof(*order));
 	v = xcalloc(n, sizeof(*v));
@@ -568,8 +590,10 @@ static void find_stale(struct run *r, const struct source_list *list)
 			    memcmp(t->path, s->path, s->dirlen))
 				break;
 		}
-		check_dir(o, list, order, from, i, v);
+		check_dir(o, list, order, from, i, v, bufs);
 	}
+	buf_release(&bufs[0]);
+	buf_release(&bufs[1]);
 
 	r->jobs = xcalloc(n, sizeof(*r->jobs));
 	for (i = 0; i < list->n; i++) {
