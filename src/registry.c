@@ -63,6 +63,30 @@ static int make_dirs(char *dir)
 	return 0;
 }
 
+/* Whether NAME in DIRFD is a regular file holding CONTENT already. */
+static int holds(int dirfd, const char *name, const struct buf *content)
+{
+	struct buf b = BUF_INIT;
+	struct stat st;
+	int fd, same = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size == content->len && read_fd(fd, &b) == 0)
+		same = b.len == content->len &&
+		       (!b.len || !memcmp(b.data, content->data, b.len));
+	close(fd);
+	buf_release(&b);
+	return same;
+}
+
+/*
+ * Replace SUB/PKG with CONTENT, atomically and durably, unless it holds
+ * that already (every configure writes the same: on slow flash the syncs
+ * would cost more than the rest).
+ */
 static int write_file(const char *root, const char *sub, const char *pkg,
 		      const struct buf *content)
 {
@@ -78,8 +102,12 @@ static int write_file(const char *root, const char *sub, const char *pkg,
 	}
 	/* What a killed pyprime left here. */
 	atomic_sweep(fd);
-	ret = atomic_write(fd, dir, pkg, content->data ? content->data : "",
-			   content->len, 0644, ATOMIC_FSYNC);
+	if (holds(fd, pkg, content))
+		ret = 0;
+	else
+		ret = atomic_write(fd, dir, pkg,
+				   content->data ? content->data : "",
+				   content->len, 0644, ATOMIC_FSYNC);
 	close(fd);
 out:
 	free(dir);
