@@ -15,12 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clean.h"
 #include "cmd.h"
 #include "debpy.h"
 #include "dir.h"
 #include "dpkg.h"
 #include "foreign.h"
 #include "pyrt.h"
+#include "record.h"
+#include "registry.h"
 #include "sources.h"
 #include "util.h"
 
@@ -272,6 +275,45 @@ static void clean(struct py3clean *c, char **files, size_t n)
 	}
 }
 
+/*
+ * In the prerm of an upgrade (pyprime-py3compile's py3clean runs there
+ * for dh_python3's packages), keep the pycs of PKG's FILES that its record
+ * lists and the next "py3compile -p" can reuse, as "pyprime clean
+ * --keep-reusable" does for pyprime's own prerm; leave the others in
+ * FILES, counting those in *N.  Returns the pycs removed.
+ */
+static size_t keep_reusable(const struct select *sel, const char *pkg,
+			    char **files, size_t *n)
+{
+	struct clean_opts co = { .keep_reusable = 1, .quiet = 1 };
+	struct clean_stats cs = { 0, 0, 0 };
+	struct record rec = RECORD_INIT;
+	char *action = dpkg_maintscript_action("prerm", pkg), **keep;
+	size_t i, nkeep = 0, left = 0;
+
+	if (!action || (strcmp(action, "upgrade") &&
+			strcmp(action, "failed-upgrade"))) {
+		free(action);
+		return 0;
+	}
+	free(action);
+	registry_load_record(sel->root, pkg, &rec);
+	keep = xcalloc(*n + 1, sizeof(*keep));
+	for (i = 0; i < *n; i++)
+		if (rec.usable && record_find(&rec, files[i])) {
+			keep[nkeep++] = select_real_path(sel, files[i]);
+			free(files[i]);
+		} else {
+			files[left++] = files[i];
+		}
+	files[left] = NULL;
+	*n = left;
+	clean_files(&co, keep, nkeep, &cs);
+	free_strings(keep);
+	record_release(&rec);
+	return cs.removed;
+}
+
 static int in_list(char **sorted, size_t n, const char *s)
 {
 	return bsearch(&s, sorted, n, sizeof(*sorted), cmp_strings) != NULL;
@@ -356,6 +398,8 @@ int cmd_py3clean(int argc, char **argv)
 		files = pkg;
 		n = npkg;
 		pkg = NULL;
+		if (!version)
+			c.removed += keep_reusable(&c.sel, package, files, &n);
 	}
 	clean(&c, files, n);
 	if (verbose)

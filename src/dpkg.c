@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -131,4 +132,82 @@ int dpkg_owned(const char *root, const char *path)
 	status = dpkg_query(root, args, 1, &out);
 	buf_release(&out);
 	return status == 0 ? 1 : status == 1 ? 0 : -1;
+}
+
+/* The parent of process PID, from /proc; 0 if it cannot be told. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], *close_paren;
+	struct buf b = BUF_INIT;
+	long ppid = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything. */
+	if (read_fd(fd, &b) == 0 && b.data &&
+	    (close_paren = strrchr(b.data, ')')))
+		sscanf(close_paren + 1, " %*c %ld", &ppid);
+	close(fd);
+	buf_release(&b);
+	return (pid_t)ppid;
+}
+
+/* The argument after the path of maintainer script SUFFIX (".prerm") of
+ * package RUNNING in process PID's command line; NULL if none. */
+static char *script_argument(pid_t pid, const char *running,
+			     const char *suffix)
+{
+	struct buf b = BUF_INIT;
+	char path[64], *action = NULL;
+	size_t plen = strlen(running), i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (read_fd(fd, &b) < 0)
+		buf_reset(&b);
+	close(fd);
+	/* "sh .../info/PKG[:ARCH].prerm ACTION ...". */
+	for (i = 0; i < b.len; i += strlen(b.data + i) + 1) {
+		const char *arg = b.data + i, *base = strrchr(arg, '/');
+
+		base = base ? base + 1 : arg;
+		if (strncmp(base, running, plen) ||
+		    (base[plen] != '.' && base[plen] != ':') ||
+		    !has_suffix(base, suffix))
+			continue;
+		i += strlen(arg) + 1;
+		if (i < b.len)
+			action = xstrdup(b.data + i);
+		break;
+	}
+	buf_release(&b);
+	return action;
+}
+
+char *dpkg_maintscript_action(const char *script, const char *pkg)
+{
+	const char *name = getenv("DPKG_MAINTSCRIPT_NAME");
+	const char *running = getenv("DPKG_MAINTSCRIPT_PACKAGE");
+	char *suffix, *action = NULL;
+	size_t plen = strcspn(pkg, ":");
+	pid_t pid = getppid();
+	int depth;
+
+	if (!name || !running || strcmp(name, script) ||
+	    strlen(running) != plen || strncmp(running, pkg, plen))
+		return NULL;
+	suffix = xasprintf(".%s", script);
+	/* The script itself, or a wrapper it ran (py3-divert). */
+	for (depth = 0; depth < 3 && pid > 1 && !action; depth++) {
+		action = script_argument(pid, running, suffix);
+		pid = parent_of(pid);
+	}
+	free(suffix);
+	return action;
 }

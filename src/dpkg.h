@@ -24,4 +24,14 @@ int dpkg_installed(const char *root, const char *pkg);
  */
 int dpkg_owned(const char *root, const char *path);
 
+/*
+ * The action the maintainer script SCRIPT ("prerm") of package PKG was
+ * run for ("upgrade"), when this process was started by that script: dpkg
+ * says which script runs (DPKG_MAINTSCRIPT_NAME, _PACKAGE) but not the
+ * action, which is the script's first argument, so it is read from the
+ * command line of the parent (or of its parent, for a command run by a
+ * wrapper).  NULL if it is not that (a new string).
+ */
+char *dpkg_maintscript_action(const char *script, const char *pkg);
+
 #endif

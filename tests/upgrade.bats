@@ -622,3 +622,61 @@ old_or_new() {
 	run pyprime py3compile -v --root "$R" -p "$PKG:all"
 	assert_line '0 compiled, 8 fresh, 0 failed'
 }
+
+# $DEBS/dhpy-V.deb: $PKG from tree-V with dh_python3's own snippets
+# (py3compile -p in postinst, py3clean -p in prerm).
+build_dhpy() {
+	local v=$1 dir="$BATS_FILE_TMPDIR/tree-$1" script
+	mkdir "$dir/DEBIAN"
+	control "${v#v}.0" >"$dir/DEBIAN/control"
+	for script in postinst-py3compile prerm-py3clean; do
+		{
+			printf '#!/bin/sh\nset -e\n'
+			sed -e "s|#PACKAGE#|$PKG|g" -e "s|#ARGS#||g" \
+				"/usr/share/debhelper/autoscripts/$script"
+		} >"$dir/DEBIAN/${script%%-*}"
+		chmod 755 "$dir/DEBIAN/${script%%-*}"
+	done
+	pack "$dir" "dhpy-$v"
+}
+
+@test "dh_python3's own scripts through pyprime-py3compile's wrapper keep the pycs on upgrade and reuse them" {
+	local d=$BATS_TEST_TMPDIR/divert before
+	# py3compile and py3clean as pyprime-py3compile puts them in place:
+	# its wrapper, running the pyprime of $BATS_FILE_TMPDIR/bin.
+	mkdir -p "$d"
+	sed "s|^bindir=/usr/bin\$|bindir=$BATS_FILE_TMPDIR/bin|" "$HOOKS/py3-divert" >"$d/py3-divert"
+	chmod 755 "$d/py3-divert"
+	ln -s py3-divert "$d/py3compile"
+	ln -s py3-divert "$d/py3clean"
+	PATH="$d:$PATH"
+	build_dhpy v1
+	build_dhpy v2
+	root_with base
+	dpkg_root -i "$DEBS/dhpy-v1.deb" >/dev/null
+	grep -q "^pyprime py3compile --root $R -p $PKG\$" "$LOG"
+	check_pycs timestamp 0
+	[ -f "$RECORD" ]
+	before=$(find "$R" -name '*.pyc' -exec sha256sum {} + | sort)
+	run dpkg_root --unpack "$DEBS/dhpy-v2.deb"
+	assert_success
+	# py3clean -p in the prerm of the upgrade kept them.
+	grep -q "^pyprime py3clean --root $R -p $PKG\$" "$LOG"
+	assert_equal "$(find "$R" -name '*.pyc' -exec sha256sum {} + | sort)" "$before"
+	run pyprime py3compile -v --root "$R" -p "$PKG"
+	assert_line '4 compiled, 4 fresh, 0 failed'
+	run dpkg_root --configure "$PKG"
+	assert_success
+	check_pycs timestamp 0
+	check_clean 0
+	# Outside an upgrade py3clean removes them all, as Debian's.
+	run env DPKG_MAINTSCRIPT_NAME=prerm DPKG_MAINTSCRIPT_PACKAGE=$PKG \
+		pyprime py3clean --root "$R" -p "$PKG"
+	assert_success
+	assert_equal "$(find "$R" -name '*.pyc')" ""
+	run dpkg_root -i "$DEBS/dhpy-v2.deb"
+	assert_success
+	run dpkg_root -r "$PKG"
+	assert_success
+	assert_equal "$(find "$R" -name '*.pyc')" ""
+}
