@@ -280,7 +280,9 @@ static void clean(struct py3clean *c, char **files, size_t n)
  * for dh_python3's packages), keep the pycs of PKG's FILES that its record
  * lists and the next "py3compile -p" can reuse, as "pyprime clean
  * --keep-reusable" does for pyprime's own prerm; leave the others in
- * FILES, counting those in *N.  Returns the pycs removed.
+ * FILES, counting those in *N.  Returns the pycs removed.  Otherwise all
+ * of PKG's pycs go, and its record with them: those packages have no
+ * postrm of pyprime's to remove it on purge.
  */
 static size_t keep_reusable(const struct select *sel, const char *pkg,
 			    char **files, size_t *n)
@@ -294,6 +296,7 @@ static size_t keep_reusable(const struct select *sel, const char *pkg,
 	if (!action || (strcmp(action, "upgrade") &&
 			strcmp(action, "failed-upgrade"))) {
 		free(action);
+		registry_forget_record(sel->root, pkg);
 		return 0;
 	}
 	free(action);

@@ -279,3 +279,21 @@ int registry_save_record(const char *root, const char *pkg, struct record *r)
 	buf_release(&b);
 	return ret;
 }
+
+int registry_forget_record(const char *root, const char *pkg)
+{
+	char *dir, *name, *path;
+	int ret = 0;
+
+	if (!valid_package(pkg))
+		return error("invalid package name '%s'", pkg);
+	dir = registry_dir(root, "records");
+	name = record_name(pkg);
+	path = join_path(dir, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		ret = error_errno("cannot remove '%s'", path);
+	free(path);
+	free(name);
+	free(dir);
+	return ret;
+}

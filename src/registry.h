@@ -34,6 +34,9 @@ int registry_set_pending(const char *root, const char *pkg, int pending);
 struct record;
 int registry_load_record(const char *root, const char *pkg, struct record *r);
 
+/* Forget PKG's record (its pycs are gone): 0, or -1 after reporting. */
+int registry_forget_record(const char *root, const char *pkg);
+
 /* Replace PKG's record with R, atomically. */
 int registry_save_record(const char *root, const char *pkg, struct record *r);
 

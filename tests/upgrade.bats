@@ -669,14 +669,18 @@ build_dhpy() {
 	assert_success
 	check_pycs timestamp 0
 	check_clean 0
-	# Outside an upgrade py3clean removes them all, as Debian's.
+	# Outside an upgrade py3clean removes them all, as Debian's, and the
+	# record: no postrm of pyprime's would remove it on purge.
 	run env DPKG_MAINTSCRIPT_NAME=prerm DPKG_MAINTSCRIPT_PACKAGE=$PKG \
 		pyprime py3clean --root "$R" -p "$PKG"
 	assert_success
 	assert_equal "$(find "$R" -name '*.pyc')" ""
+	assert_not_exist "$RECORD"
 	run dpkg_root -i "$DEBS/dhpy-v2.deb"
 	assert_success
-	run dpkg_root -r "$PKG"
+	assert_exist "$RECORD"
+	run dpkg_root -P "$PKG"
 	assert_success
 	assert_equal "$(find "$R" -name '*.pyc')" ""
+	assert_equal "$(ls -A "$R/var/lib/pyprime/records")" ""
 }
