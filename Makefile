@@ -26,6 +26,8 @@ endif
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+# The interpreter module, pyprime-python.so (src/pyload.c).
+PKGLIBDIR ?= $(PREFIX)/lib/pyprime
 MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -60,8 +62,17 @@ endif
 
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
-CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto)
+PY_SERIES := $(shell $(PKG_CONFIG) --modversion python3-embed)
 CRYPTO_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto)
+# libcrypto is loaded by its soname when a hash is first wanted (record.c).
+CRYPTO_SONAME := $(shell readelf -d "$$($(CC) -print-file-name=libcrypto.so)" 2>/dev/null | \
+	sed -n 's/.*(SONAME).*\[\(.*\)\]$$/\1/p')
+ifeq ($(PY_SERIES),)
+$(error no python3-embed for $(PKG_CONFIG): install python3-dev)
+endif
+ifeq ($(CRYPTO_SONAME),)
+$(error no libcrypto.so for $(CC): install libssl-dev)
+endif
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral
@@ -76,25 +87,40 @@ endif
 # Large files and 64-bit time_t on 32-bit targets; user flags last so that
 # dpkg-buildflags' hardening wins.
 ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
-	-DPYPRIME_VERSION='"$(VERSION)"' $(PY_CFLAGS) $(CRYPTO_CFLAGS) $(CPPFLAGS)
+	-DPYPRIME_VERSION='"$(VERSION)"' -DPYRT_SERIES='"$(PY_SERIES)"' \
+	-DPYRT_MODULE='"$(PKGLIBDIR)/pyprime-python.so"' \
+	-DCRYPTO_SONAME='"$(CRYPTO_SONAME)"' $(PY_CFLAGS) $(CRYPTO_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
-# Every src/*.c is a module of the one program.
+# Every src/*.c is a module of the one program; the pyrt*.c ones, which
+# include Python.h, are linked with libpython into the module it loads
+# when it needs the interpreter (src/pyload.c), the rest into the program,
+# whose symbols the module uses.
 MODULES = $(patsubst src/%.c,%,$(sort $(wildcard src/*.c)))
+PYRT_MODULES = $(filter pyrt%,$(MODULES))
 OBJS = $(MODULES:%=$(BUILDDIR)/%.o)
+PYRT_OBJS = $(PYRT_MODULES:%=$(BUILDDIR)/%.o)
+PROG_OBJS = $(filter-out $(PYRT_OBJS),$(OBJS))
 BIN = $(BUILDDIR)/pyprime
+PYMOD = $(BUILDDIR)/pyprime-python.so
 
 # A sanitized build must not mix with a plain one.
 BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)
 
-all: $(BIN)
+all: $(BIN) $(PYMOD)
 
-$(BIN): $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PY_LIBS) $(CRYPTO_LIBS) -lm
+$(BIN): $(PROG_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -rdynamic -o $@ $(PROG_OBJS) -lm
+
+$(PYMOD): $(PYRT_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared -o $@ $(PYRT_OBJS) $(PY_LIBS)
+
+# Only the module's one symbol is seen from outside it (pyrt-ops.h).
+$(PYRT_OBJS): MODULE_CFLAGS = -fPIC -fvisibility=hidden
 
 $(BUILDDIR)/%.o: src/%.c $(BUILDDIR)/.flavour-$(BUILD_FLAVOUR)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(MODULE_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILDDIR)/.flavour-$(BUILD_FLAVOUR):
 	mkdir -p $(BUILDDIR)
@@ -108,7 +134,7 @@ CHECK_ENV = ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 endif
 
-check: $(BIN)
+check: $(BIN) $(PYMOD)
 	$(CHECK_ENV) PYPRIME=$(CURDIR)/$(BIN) $(BATS) tests
 
 # Installs the cross compiler, the libraries and qemu when root (for armhf,
@@ -138,16 +164,18 @@ tests/fuzz/strip.o: tests/fuzz/strip.c
 tests/fuzz/src-%.o: src/%.c
 	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-install: $(BIN)
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+install: $(BIN) $(PYMOD)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/pyprime
+	$(INSTALL) -m 644 $(PYMOD) $(DESTDIR)$(PKGLIBDIR)/pyprime-python.so
 	$(INSTALL) -m 644 src/pyprime.1 $(DESTDIR)$(MANDIR)/man1/pyprime.1
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/pyprime $(DESTDIR)$(MANDIR)/man1/pyprime.1
+	rm -f $(DESTDIR)$(BINDIR)/pyprime $(DESTDIR)$(MANDIR)/man1/pyprime.1 \
+		$(DESTDIR)$(PKGLIBDIR)/pyprime-python.so
 
 clean:
-	rm -f src/pyprime src/*.o src/*.d src/.flavour-*
+	rm -f src/pyprime src/pyprime-python.so src/*.o src/*.d src/.flavour-*
 	rm -rf build
 	rm -f tests/fuzz/fuzz-strip tests/fuzz/*.o tests/fuzz/*.d
 

@@ -327,6 +327,7 @@ static int clean_dir_files(const struct clean_opts *o, const char *dir,
 			   const struct names *sources,
 			   struct clean_stats *stats)
 {
+	struct dir_list list;
 	size_t k;
 	int fd, ret = 0;
 
@@ -334,16 +335,23 @@ static int clean_dir_files(const struct clean_opts *o, const char *dir,
 	if (fd < 0)
 		return errno == ENOENT ? 0 :
 		       error_errno("cannot open directory '%s'", dir);
-	for (k = 0; k < sources->n; k++) {
-		char *legacy = xasprintf("%s.pyc", sources->v[k]);
-
-		if (clean_legacy(o, fd, dir, legacy, stats) < 0)
-			ret = -1;
-		legacy[strlen(legacy) - 1] = 'o';
-		if (clean_legacy(o, fd, dir, legacy, stats) < 0)
-			ret = -1;
-		free(legacy);
+	/* One listing rather than a lookup per source and suffix. */
+	if (dir_read(fd, &list, DIR_TYPES) < 0) {
+		ret = error_errno("cannot read directory '%s'", dir);
+		close(fd);
+		return ret;
 	}
+	for (k = 0; k < list.n; k++) {
+		const char *name = list.v[k].name;
+		size_t len = strlen(name);
+
+		if (list.v[k].type == DT_REG &&
+		    (has_suffix(name, ".pyc") || has_suffix(name, ".pyo")) &&
+		    has_name(sources, name, len - 4) &&
+		    clean_legacy(o, fd, dir, name, stats) < 0)
+			ret = -1;
+	}
+	dir_list_release(&list);
 	if (clean_pycache(o, fd, dir, sources, 0, stats) < 0)
 		ret = -1;
 	close(fd);

@@ -82,7 +82,7 @@ static char *tag_to_remove(const char *root, const char *version, int *status)
 		*status = 1;
 		return NULL;
 	}
-	debpy_parse_version(pyrt_version(), &embedded);
+	debpy_parse_version(pyrt_series(), &embedded);
 	if (debpy_parse_version(version, &v) < 0) {
 		error("invalid version '%s'", version);
 		debpy_release(&deb);

@@ -78,7 +78,7 @@ static int embedded_version(void)
 {
 	int v = 0;
 
-	debpy_parse_version(pyrt_version(), &v);
+	debpy_parse_version(pyrt_series(), &v);
 	return v;
 }
 

@@ -203,6 +203,23 @@ static int send_job(struct worker *w, size_t j)
 	return write_full(w->to, &v, sizeof(v));
 }
 
+/* Stop the workers (they remove their temporary files) and reap them. */
+static void stop_workers(struct pool *p)
+{
+	unsigned i;
+	int status;
+
+	for (i = 0; i < p->nw; i++)
+		if (p->w[i].pid)
+			kill(p->w[i].pid, SIGTERM);
+	for (i = 0; i < p->nw; i++)
+		if (p->w[i].pid)
+			while (waitpid(p->w[i].pid, &status, 0) < 0 &&
+			       errno == EINTR)
+				;
+	progress_clear();
+}
+
 /* Reap W, whose result pipe ended; if it had a job, the job failed. */
 static void reap(struct pool *p, struct worker *w)
 {
@@ -216,6 +233,15 @@ static void reap(struct pool *p, struct worker *w)
 	close(w->from);
 	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* It could not load a library it needed (pyload.c, record.c), and
+	 * said so; nor could any other: the run ends with that status. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		if (w->job >= 0 && ops->lost)
+			ops->lost(p->ctx, j, w->pid);
+		w->pid = 0;
+		stop_workers(p);
+		exit(127);
+	}
 	if (w->job >= 0) {
 		msg_capture(&msgs);
 		if (WIFSIGNALED(status))
@@ -260,18 +286,7 @@ static int receive(struct pool *p, struct worker *w)
 
 static void NORETURN interrupted(struct pool *p, int sig)
 {
-	unsigned i;
-	int status;
-
-	for (i = 0; i < p->nw; i++)
-		if (p->w[i].pid)
-			kill(p->w[i].pid, SIGTERM);
-	for (i = 0; i < p->nw; i++)
-		if (p->w[i].pid)
-			while (waitpid(p->w[i].pid, &status, 0) < 0 &&
-			       errno == EINTR)
-				;
-	progress_clear();
+	stop_workers(p);
 	signal(sig, SIG_DFL);
 	block_signals(SIG_UNBLOCK);
 	raise(sig);

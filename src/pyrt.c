@@ -4,6 +4,7 @@
  * diagnostics.  It never runs the code it compiles.
  */
 #include "pyrt-int.h"
+#include "pyrt-ops.h"
 
 #include <marshal.h>
 
@@ -11,49 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/*
- * importlib's MAGIC_NUMBER per minor version, so that an up-to-date tree
- * can be checked without starting the interpreter.  pyrt_init() checks the
- * entry against the running interpreter.
- */
-static const struct {
-	int minor;
-	unsigned magic;
-} magics[] = {
-	{ 9, 3425 }, { 10, 3439 }, { 11, 3495 }, { 12, 3531 }, { 13, 3571 },
-};
-
 static int started;
 /* The unit being compiled, for show_warning(): warnings.showwarning()
  * has no room for a context of ours.  NULL: warnings are dropped. */
 static struct pyrt_unit *compiling;
 
-unsigned pyrt_magic(void)
-{
-	static unsigned magic;
-	size_t i;
-
-	if (magic)
-		return magic;
-	for (i = 0; i < ARRAY_SIZE(magics); i++)
-		if (magics[i].minor == PY_MINOR_VERSION && PY_MAJOR_VERSION == 3)
-			return magic = magics[i].magic;
-	if (pyrt_init() < 0)
-		die("cannot determine the .pyc magic number");
-	return magic = (unsigned)(PyImport_GetMagicNumber() & 0xffff);
-}
-
-const char *pyrt_cache_tag(void)
-{
-	static char tag[32];
-
-	if (!tag[0])
-		snprintf(tag, sizeof(tag), "cpython-%d%d", PY_MAJOR_VERSION,
-			 PY_MINOR_VERSION);
-	return tag;
-}
-
-const char *pyrt_version(void)
+/* Py_GetVersion() up to its first blank: "3.11.2". */
+static const char *python_version(void)
 {
 	static char version[32];
 	const char *v = Py_GetVersion();
@@ -403,3 +368,24 @@ out:
 	return ret;
 }
 
+/*
+ * What pyload.c looks up when it loads this module: the only symbol of
+ * the module that the program sees (the rest is built hidden, so that the
+ * module's calls to pyrt_init() and the others stay in it).
+ */
+__attribute__((visibility("default")))
+const struct pyrt_ops pyrt_ops = {
+	.size = sizeof(struct pyrt_ops),
+	.version = PYPRIME_VERSION,
+	.init = pyrt_init,
+	.started = pyrt_started,
+	.python_version = python_version,
+	.fork = pyrt_fork,
+	.begin = pyrt_begin,
+	.compile = pyrt_compile,
+	.end = pyrt_end,
+	.equivalent = pyrt_equivalent,
+	.re_compile = pyrt_re_compile,
+	.re_match = pyrt_re_match,
+	.re_free = pyrt_re_free,
+};

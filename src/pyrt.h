@@ -1,6 +1,8 @@
 /*
  * pyrt.h: the embedded interpreter.  Only pyrt*.c include Python.h (through
- * pyrt-int.h); everything else sees plain C types.
+ * pyrt-int.h); everything else sees plain C types.  The pyrt*.c files are
+ * a module of their own, loaded by pyload.c when a function here first
+ * needs the interpreter (pyrt-ops.h).
  */
 #ifndef PYRT_H
 #define PYRT_H
@@ -35,14 +37,21 @@ struct pyrt_unit {
 int pyrt_init(void);
 int pyrt_started(void);
 
-/* The .pyc magic number (the 16-bit part) and cache tag ("cpython-311")
- * of the linked interpreter, known without starting it. */
+/* The .pyc magic number (the 16-bit part), cache tag ("cpython-311") and
+ * X.Y ("3.11") of the interpreter built against, known without loading it. */
 unsigned pyrt_magic(void);
 const char *pyrt_cache_tag(void);
+const char *pyrt_series(void);
 /* The interpreter's version string ("3.11.2"). */
 const char *pyrt_version(void);
 
-/* fork(2) that keeps a started interpreter consistent in both processes. */
+/* Load the interpreter's module now (not start it), as every function
+ * below does the first time: before a fork, so that the children share
+ * it.  A module that cannot be loaded ends the run with status 127. */
+void pyrt_load(void);
+
+/* fork(2) that keeps a started interpreter consistent in both processes
+ * (loads nothing). */
 pid_t pyrt_fork(void);
 
 /*

@@ -42,6 +42,9 @@ struct record {
 
 /* SHA-256 of DATA/LEN into OUT. */
 void record_hash(const void *data, size_t len, unsigned char out[RECORD_HASH]);
+/* Load the library record_hash() uses, as its first call does: before a
+ * fork, so that the children share it. */
+void record_hash_load(void);
 
 /* Add a copy of E (a later entry for the same path wins). */
 void record_add(struct record *r, const struct record_entry *e);

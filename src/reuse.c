@@ -297,6 +297,24 @@ static void reuse_done(void *ctx, size_t g, int status, const void *result,
 	}
 }
 
+/* Whether some source of LIST will be compiled whatever its pycs hold. */
+static int will_compile(const struct compile_opts *o,
+			const struct source_list *list)
+{
+	size_t i;
+
+	if (o->force || !o->reuse || !o->reuse->usable)
+		return list->n > 0;
+	for (i = 0; i < list->n; i++) {
+		const struct record_entry *e =
+			record_find(o->reuse, list->v[i].recorded);
+
+		if (!e || e->size != list->v[i].st.st_size)
+			return 1;
+	}
+	return 0;
+}
+
 int reuse_run(const struct compile_opts *o, const struct source_list *list,
 	      struct compile_stats *stats)
 {
@@ -313,6 +331,12 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 	/* Sorted once here, rather than in each worker. */
 	if (o->reuse)
 		record_find(o->reuse, "");
+	/* Libraries every worker would load, loaded once. */
+	if (ngroups) {
+		record_hash_load();
+		if (will_compile(o, list))
+			pyrt_load();
+	}
 	if (ngroups) {
 		progress_start("compiling", ngroups, !o->quiet);
 		pool_run(&ops, &r, ngroups, o->jobs);

@@ -67,7 +67,7 @@ read_commands() {
 		done < <(grep -o -- '--[a-z-]*' <<<"$output" | sort -u)
 	done
 	grep -q '^EXIT STATUS' <<<"$page"
-	for status in 0 1 2 130; do
+	for status in 0 1 2 127 130; do
 		grep -q "^ *$status\b" <<<"$page" || fail "exit status $status is not documented"
 	done
 }
@@ -215,4 +215,40 @@ inventory/util/__pycache__/text.$TAG.opt-2.pyc
 forks() {
 	cat "$BATS_TEST_TMPDIR/$1".* | grep -E '^(clone|clone3|fork|vfork)\(.* = [0-9]+$' |
 		grep -vc CLONE_THREAD
+}
+
+# The libraries loaded by "pyprime ARGS", one a line, as the dynamic loader
+# says (LD_DEBUG: stderr, which the sanitizers and qemu leave alone).
+loaded_libs() {
+	LD_DEBUG=files "$PYPRIME" "$@" 2>&1 >/dev/null |
+		sed -n 's/.*file=\([^ ]*\) \[0\];  needed by.*/\1/p; s/.*file=\([^ ]*\) \[0\];  dynamically loaded by.*/\1/p' |
+		sort -u
+}
+
+@test "libpython and libcrypto are loaded only by a run that needs them" {
+	run -0 loaded_libs --version
+	assert_line --partial libpython3.11
+	run -0 loaded_libs clean .
+	refute_line --partial libpython
+	refute_line --partial libcrypto
+	run -0 loaded_libs compile .
+	assert_line --partial libpython3.11
+	# Everything fresh: nothing to compile.
+	run -0 loaded_libs compile .
+	refute_line --partial libpython
+	run -0 loaded_libs clean .
+	refute_line --partial libpython
+}
+
+@test "an interpreter module that cannot be loaded is status 127, and nothing is written" {
+	# A copy of pyprime with something else beside it as its module.
+	mkdir bin
+	cp "$PYPRIME" bin/pyprime
+	head -c 1024 /dev/zero >bin/pyprime-python.so
+	run -127 --separate-stderr bin/pyprime compile inventory
+	assert_equal "$stderr" "pyprime: cannot load the embedded interpreter: $PWD/bin/pyprime-python.so: invalid ELF header"
+	run -0 find . -name '*.pyc'
+	assert_output ""
+	# A command that needs no interpreter still works.
+	run -0 bin/pyprime clean inventory
 }

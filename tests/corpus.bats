@@ -78,6 +78,9 @@ setup() {
 	# A copy that nobody may run wherever the tree is; the leak checker
 	# of a sanitized build would need the tree's suppressions file.
 	cp "$PYPRIME" "$BATS_TEST_TMPDIR/pyprime"
+	# With its interpreter module, if that is beside it (not installed).
+	local mod=$(dirname "$PYPRIME")/pyprime-python.so
+	[ ! -e "$mod" ] || cp "$mod" "$BATS_TEST_TMPDIR/"
 	chmod 755 "$BATS_TEST_TMPDIR/pyprime"
 	cd "$BATS_TEST_TMPDIR/u"
 	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \

@@ -69,17 +69,23 @@ setup() {
 	run files_of "$PYPRIME_DEB"
 	assert_success
 	assert_line /usr/bin/pyprime
+	assert_line "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/pyprime/pyprime-python.so"
 	assert_line /usr/share/man/man1/pyprime.1.gz
 	assert_line /usr/share/doc/pyprime/copyright
 	refute_line --regexp '\.pyc$|/__pycache__/'
 	dpkg-deb -x "$PYPRIME_DEB" root
 	assert_file_executable root/usr/bin/pyprime
+	# Not installed: the interpreter module goes beside it, where it
+	# looks first.
+	cp root/usr/lib/*/pyprime/pyprime-python.so root/usr/bin/
 	run root/usr/bin/pyprime --version
 	assert_success
 	assert_output --regexp "^pyprime $VERSION "
+	rm root/usr/bin/pyprime-python.so
 	zcat root/usr/share/man/man1/pyprime.1.gz | cmp - "$FIRST/pyprime/src/pyprime.1"
 	assert_equal "$(dpkg-deb -f "$PYPRIME_DEB" Architecture)" "$(dpkg --print-architecture)"
 	assert_regex "$(dpkg-deb -f "$PYPRIME_DEB" Depends)" 'libpython3\.11'
+	assert_regex "$(dpkg-deb -f "$PYPRIME_DEB" Depends)" 'libssl3'
 	dpkg-deb -e "$PYPRIME_DEB" control
 	for script in postinst postrm triggers; do
 		assert_file_exists "control/$script"
@@ -181,6 +187,12 @@ control/postrm:2"
 	assert_line --regexp 'Position Independent Executable: yes'
 	assert_line --regexp 'Stack protected: yes'
 	assert_line --regexp 'Fortify Source functions: yes'
+	assert_line --regexp 'Read-only relocations: yes'
+	assert_line --regexp 'Immediate binding: yes'
+	# And the interpreter module it loads.
+	run hardening-check --nocfprotection root/usr/lib/*/pyprime/pyprime-python.so
+	assert_success
+	assert_line --regexp 'Stack protected: yes'
 	assert_line --regexp 'Read-only relocations: yes'
 	assert_line --regexp 'Immediate binding: yes'
 }

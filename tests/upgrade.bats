@@ -306,6 +306,25 @@ restore() {
 	check_clean 0
 }
 
+@test "a worker that cannot load the interpreter ends the configure with status 127, and the next one completes" {
+	root_with v1
+	# A reinstall: every pyc reusable as it is, but keep.py's, damaged,
+	# which only a worker finds, and must compile.
+	dpkg_root --unpack "$DEBS/v1.deb" >/dev/null
+	patch_bytes "$R$SITE/upg/__pycache__/keep.$TAG.pyc" 'Module keep' 'Module keeq'
+	damaged=$(sha256sum <"$R$SITE/upg/__pycache__/keep.$TAG.pyc")
+	mkdir bin
+	cp "$PYPRIME" bin/pyprime
+	head -c 1024 /dev/zero >bin/pyprime-python.so
+	run -127 --separate-stderr bin/pyprime register -v --root "$R" "$PKG" "$SITE"
+	assert_equal "$stderr" "pyprime: cannot load the embedded interpreter: $PWD/bin/pyprime-python.so: invalid ELF header"
+	assert_equal "$(sha256sum <"$R$SITE/upg/__pycache__/keep.$TAG.pyc")" "$damaged"
+	assert_equal "$(leftover_temps "$R")" ""
+	summary '1 compiled, 0 reused, 7 fresh, 0 failed, 0 removed' "$SITE"
+	check_pycs timestamp 0
+	check_clean 0
+}
+
 @test "after a version compiled without a record every file is compiled, even a pyc whose header matches" {
 	root_with base
 	dpkg_root -i "$DEBS/v1-legacy.deb" >/dev/null
