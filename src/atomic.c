@@ -52,6 +52,7 @@ static int temp_like(const char *name)
  */
 int atomic_stale(int dirfd, const char *name, int remove)
 {
+	struct stat mine, now;
 	int fd, stale = 0;
 
 	if (!temp_like(name))
@@ -59,7 +60,14 @@ int atomic_stale(int dirfd, const char *name, int remove)
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	/*
+	 * Locked, and still under NAME: a writer renames its file away
+	 * before it lets go of the lock, and the name may be its next file
+	 * already, which must not be removed for this one.
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &mine) == 0 &&
+	    fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    mine.st_ino == now.st_ino && mine.st_dev == now.st_dev) {
 		stale = 1;
 		if (remove && unlinkat(dirfd, name, 0) < 0)
 			stale = 0;
@@ -176,17 +184,14 @@ again:
 		error_errno("cannot sync '%s/%s'", dirpath, name);
 		goto out;
 	}
-	err = close(fd);
-	fd = -1;
-	if (err < 0) {
-		error_errno("cannot write '%s/%s'", dirpath, name);
-		goto out;
-	}
+	/* Renamed while still locked: see atomic_stale(). */
 	if (renameat(dirfd, temp_name, dirfd, name) < 0) {
 		error_errno("cannot rename into '%s/%s'", dirpath, name);
 		goto out;
 	}
 	temp_dirfd = -1;
+	if (close(fd) < 0)
+		return error_errno("cannot write '%s/%s'", dirpath, name);
 	if ((flags & ATOMIC_FSYNC) && fsync(dirfd) < 0)
 		return error_errno("cannot sync directory '%s'", dirpath);
 	return 0;
