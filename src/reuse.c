@@ -1,8 +1,9 @@
 /*
  * reuse.c: compiling a registered package's sources in record mode
  * (record.h): a pyc is kept only as the package's record vouches for it.
- * The work is cut by directory, each directory one job of compile.c's
- * pool of workers, which reads and hashes its sources and pycs, rewrites
+ * The work is cut by directory (a large one into several parts), each
+ * part one job of compile.c's pool of workers, which reads and hashes its
+ * sources and pycs, rewrites
  * the headers of the bodies it keeps, and compiles the rest: reading and
  * hashing is most of a reinstall's configure, and the workers do it side
  * by side, and start the interpreter only if they compile.
@@ -148,7 +149,8 @@ struct reuse {
 	const struct compile_opts *o;
 	const struct source_list *list;
 	struct compile_stats *stats;
-	size_t *order, *bounds;	/* directory g: order[bounds[g]..[g + 1]) */
+	size_t *order, *bounds;	/* job g: order[bounds[g]..[g + 1]), of
+				 * one directory */
 };
 
 /* What a job hands back per source, in its directory's order. */
@@ -297,6 +299,44 @@ static void reuse_done(void *ctx, size_t g, int status, const void *result,
 	}
 }
 
+/*
+ * Cut the NGROUPS directories of BOUNDS (into LIST, through ORDER) into
+ * jobs of at most a quarter of a worker's share of the bytes, so that a
+ * directory that holds much of the tree (the standard library's top one:
+ * 43%) does not keep one worker busy while the others are done.  Jobs of
+ * one directory share it safely: each source's pycs are its job's alone,
+ * and atomic.c's temporary files are per process.  Returns the count.
+ */
+static size_t split_groups(const struct source_list *list, const size_t *order,
+			   size_t **bounds, size_t ngroups, unsigned jobs)
+{
+	size_t *b = *bounds, *out, g, k, n = 0, alloc = ngroups + 1;
+	uint64_t total = 0, most, w;
+
+	for (k = 0; k < list->n; k++)
+		total += (uint64_t)list->v[k].st.st_size;
+	most = total / (4 * (jobs ? jobs : 1)) + 1;
+	out = xmalloc(alloc * sizeof(*out));
+	for (g = 0; g < ngroups; g++) {
+		out[n++] = b[g];
+		for (k = b[g], w = 0; k < b[g + 1]; k++) {
+			if (w >= most) {
+				if (n + 1 >= alloc)
+					out = xrealloc(out, (alloc *= 2) * sizeof(*out));
+				out[n++] = k;
+				w = 0;
+			}
+			w += (uint64_t)list->v[order[k]].st.st_size;
+		}
+		if (n + 1 >= alloc)
+			out = xrealloc(out, (alloc *= 2) * sizeof(*out));
+	}
+	out[n] = b[ngroups];
+	free(b);
+	*bounds = out;
+	return n;
+}
+
 /* Whether some source of LIST will be compiled whatever its pycs hold. */
 static int will_compile(const struct compile_opts *o,
 			const struct source_list *list)
@@ -328,6 +368,7 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 	size_t failed = stats->failed, ngroups;
 
 	r.order = compile_order(list, &r.bounds, &ngroups);
+	ngroups = split_groups(list, r.order, &r.bounds, ngroups, o->jobs);
 	/* Sorted once here, rather than in each worker. */
 	if (o->reuse)
 		record_find(o->reuse, "");
