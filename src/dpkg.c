@@ -13,17 +13,16 @@
 #include "dpkg.h"
 
 /*
- * Run dpkg-query with ROOT (or NULL) and ARGS (NULL-terminated) and append
- * its output to OUT; with QUIET, its errors go nowhere.  Returns its exit
- * status, or -1 after reporting why it could not run.
+ * Start dpkg-query with ROOT (or NULL) and ARGS (NULL-terminated); with
+ * QUIET, its errors go nowhere.  Returns the read end of its output, its
+ * pid in *PID, or -1 after reporting why it could not start.
  */
-static int dpkg_query(const char *root, const char *const *args, int quiet,
-		      struct buf *out)
+static int query_start(const char *root, const char *const *args, int quiet,
+		       pid_t *pid)
 {
 	char *rootopt = NULL;
 	const char *argv[8];
-	int fds[2], status, argc = 0, ret = -1;
-	pid_t pid;
+	int fds[2], argc = 0;
 
 	argv[argc++] = "dpkg-query";
 	if (root) {
@@ -35,17 +34,18 @@ static int dpkg_query(const char *root, const char *const *args, int quiet,
 	argv[argc] = NULL;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		error_errno("cannot create a pipe");
-		goto out;
+		free(rootopt);
+		return error_errno("cannot create a pipe");
 	}
-	pid = fork();
-	if (pid < 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		error_errno("cannot fork");
 		close(fds[0]);
 		close(fds[1]);
-		goto out;
+		free(rootopt);
+		return -1;
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(127);
@@ -60,31 +60,58 @@ static int dpkg_query(const char *root, const char *const *args, int quiet,
 		_exit(127);
 	}
 	close(fds[1]);
-	if (read_fd(fds[0], out) < 0)
-		error_errno("cannot read the output of dpkg-query");
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			error_errno("cannot wait for dpkg-query");
-			goto out;
-		}
-	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-out:
 	free(rootopt);
-	return ret;
+	return fds[0];
 }
 
-char **dpkg_python_files(const char *root, const char *pkg)
+/*
+ * Append the output of the dpkg-query started as PID (FD, query_start())
+ * to OUT, and reap it.  Returns its exit status, or -1 after reporting an
+ * error.
+ */
+static int query_finish(pid_t pid, int fd, struct buf *out)
+{
+	int status;
+
+	if (read_fd(fd, out) < 0)
+		error_errno("cannot read the output of dpkg-query");
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return error_errno("cannot wait for dpkg-query");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int dpkg_query(const char *root, const char *const *args, int quiet,
+		      struct buf *out)
+{
+	pid_t pid;
+	int fd = query_start(root, args, quiet, &pid);
+
+	return fd < 0 ? -1 : query_finish(pid, fd, out);
+}
+
+int dpkg_list_start(const char *root, const char *pkg,
+		    struct dpkg_listing *l)
 {
 	const char *args[] = { "--listfiles", "--", pkg, NULL };
+
+	l->pkg = pkg;
+	l->fd = query_start(root, args, 0, &l->pid);
+	return l->fd < 0 ? -1 : 0;
+}
+
+char **dpkg_list_finish(struct dpkg_listing *l)
+{
 	struct buf out = BUF_INIT;
 	char **v = NULL, *line, *next;
 	size_t n = 0;
-	int status = dpkg_query(root, args, 0, &out);
+	int status = l->fd < 0 ? -1 : query_finish(l->pid, l->fd, &out);
 
+	l->fd = -1;
 	if (status != 0) {
 		if (status > 0)
-			error("cannot list the files of package '%s'", pkg);
+			error("cannot list the files of package '%s'", l->pkg);
 		buf_release(&out);
 		return NULL;
 	}
@@ -105,6 +132,14 @@ char **dpkg_python_files(const char *root, const char *pkg)
 		v = xmalloc(sizeof(*v));
 	v[n] = NULL;
 	return v;
+}
+
+char **dpkg_python_files(const char *root, const char *pkg)
+{
+	struct dpkg_listing l;
+
+	dpkg_list_start(root, pkg, &l);
+	return dpkg_list_finish(&l);
 }
 
 int dpkg_installed(const char *root, const char *pkg)

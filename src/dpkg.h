@@ -4,6 +4,8 @@
 #ifndef DPKG_H
 #define DPKG_H
 
+#include <sys/types.h>
+
 #include "util.h"
 
 /*
@@ -13,6 +15,19 @@
  * the error.
  */
 char **dpkg_python_files(const char *root, const char *pkg);
+
+/*
+ * The same in two steps, so that the caller works while dpkg-query runs:
+ * start it (-1 after reporting an error, which finishing then returns as
+ * NULL), then take its answer.  PKG must live until then.
+ */
+struct dpkg_listing {
+	const char *pkg;
+	pid_t pid;
+	int fd;
+};
+int dpkg_list_start(const char *root, const char *pkg, struct dpkg_listing *l);
+char **dpkg_list_finish(struct dpkg_listing *l);
 
 /* Whether PKG is installed (dpkg's status "installed") under ROOT. */
 int dpkg_installed(const char *root, const char *pkg);

@@ -273,7 +273,14 @@ int sources_add_from(struct source_list *list, const struct select *sel,
 int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg)
 {
-	char **files = dpkg_python_files(sel->root, pkg), **f;
+	return sources_add_listed(list, sel, pkg,
+				  dpkg_python_files(sel->root, pkg));
+}
+
+int sources_add_listed(struct source_list *list, const struct select *sel,
+		       const char *pkg, char **files)
+{
+	char **f;
 	int errors = 0;
 
 	if (!files)

@@ -66,6 +66,10 @@ int sources_add_from(struct source_list *list, const struct select *sel,
  */
 int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg);
+/* The same with FILES, dpkg_python_files()'s answer for PKG (freed here;
+ * NULL: the error was reported, 1 is returned). */
+int sources_add_listed(struct source_list *list, const struct select *sel,
+		       const char *pkg, char **files);
 
 /* Append a source to LIST, which takes PATH and RECORDED (new strings). */
 void sources_push(struct source_list *list, char *path, char *recorded,
