@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,28 @@ void atomic_catch_signals(void)
 	catch_stop_signals(on_signal);
 }
 
+/* This process's pid, asked once per process: a header rewrite is a
+ * handful of system calls, and this was one of them. */
+static pid_t pid_cache;
+
+static void forget_pid(void)
+{
+	pid_cache = 0;
+}
+
+static pid_t my_pid(void)
+{
+	static int registered;
+
+	if (!registered) {
+		pthread_atfork(NULL, NULL, forget_pid);
+		registered = 1;
+	}
+	if (!pid_cache)
+		pid_cache = getpid();
+	return pid_cache;
+}
+
 /* Refuse to replace anything but a regular file (or nothing). */
 static int check_target(int dirfd, const char *dirpath, const char *name)
 {
@@ -142,9 +165,9 @@ static int write_atomic(int dirfd, const char *dirpath, const char *name,
 	struct stat st;
 	int fd = -1, ret = -1, retried = 0, err;
 
-	if (check_target(dirfd, dirpath, name) < 0)
+	if (!(flags & ATOMIC_CHECKED) && check_target(dirfd, dirpath, name) < 0)
 		return -1;
-	atomic_temp_name(temp_name, sizeof(temp_name), getpid());
+	atomic_temp_name(temp_name, sizeof(temp_name), my_pid());
 	temp_dirfd = dirfd;
 again:
 	fd = openat(dirfd, temp_name,

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #define ATOMIC_FSYNC 1	/* make the file and its directory entry durable */
+#define ATOMIC_CHECKED 2	/* the caller has just found NAME a regular
+				 * file, opened with O_NOFOLLOW */
 
 /*
  * Replace NAME in directory DIRFD (shown as DIRPATH in messages) with

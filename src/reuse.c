@@ -129,7 +129,8 @@ static unsigned check_recorded(const struct compile_opts *o,
 			memcpy(pyc->data, header, PYC_HEADER_SIZE);
 			if (atomic_write(tfd, tdir, name, pyc->data, pyc->len,
 					 (st.st_mode | 0200) & 0666,
-					 o->fsync ? ATOMIC_FSYNC : 0) < 0) {
+					 ATOMIC_CHECKED |
+					 (o->fsync ? ATOMIC_FSYNC : 0)) < 0) {
 				*failed = 1;
 				stale &= ~(1u << level);
 				free(name);
