@@ -29,6 +29,9 @@ static const struct {
 	{ "time", cmd_time, "time a Python program's start, warm or cold" },
 	{ "report", cmd_report,
 	  "time a tree as source, stripped and compiled, on disk and in RAM" },
+	{ "preload", cmd_preload,
+	  "serve an app's launches from an interpreter that imported it" },
+	{ "launch", cmd_launch, "run a module or script through a preloader" },
 };
 
 static const char usage_line[] =
