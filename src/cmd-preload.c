@@ -71,7 +71,8 @@ int cmd_preload(int argc, char **argv)
 	struct preload_opts o = { 0 };
 	const char *dir = ".";
 	char **imports = xcalloc(1, sizeof(char *)), *socket = NULL;
-	size_t nimports = 0;
+	char **learned = xcalloc(1, sizeof(char *));
+	size_t nimports = 0, nlearned = 0;
 	unsigned long secs;
 	int c, learn = 0, ret = 1;
 
@@ -119,11 +120,14 @@ int cmd_preload(int argc, char **argv)
 	}
 	o.name = argv[optind];
 	o.dir = abs_path(dir);
-	if (learn && preload_learn(o.dir, o.name, &imports, &nimports) < 0)
+	if (learn && preload_learn(o.dir, o.name, &learned, &nlearned) < 0)
 		goto out;
+	o.learned = learned;
 	o.imports = imports;
 	o.argv = argv;
-	if (!socket && !(socket = preload_socket_path(o.name, 1)))
+	/* systemd's socket needs no path (nor XDG_RUNTIME_DIR). */
+	if (!socket && !getenv("LISTEN_FDS") &&
+	    !(socket = preload_socket_path(o.name, 1)))
 		goto out;
 	o.socket = socket;
 	ret = preload_serve(&o);
@@ -131,5 +135,6 @@ out:
 	free(socket);
 	free((char *)o.dir);
 	free_strings(imports);
+	free_strings(learned);
 	return ret;
 }

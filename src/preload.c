@@ -361,7 +361,9 @@ static int read_request(int fd, struct preload_request *r, int *fds,
 	msg.msg_iovlen = 1;
 	msg.msg_control = u.buf;
 	msg.msg_controllen = sizeof(u.buf);
-	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(fds, CMSG_DATA(c),
@@ -701,7 +703,7 @@ static int setup_signals(void)
 		return error_errno("cannot make a pipe");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_NOCLDSTOP;
+	sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
@@ -777,8 +779,10 @@ int preload_serve(const struct preload_opts *o)
 		}
 	}
 	close_inherited(listen_fd, ready[1]);
-	if (setup_signals() < 0 ||
-	    pyrt_preload_start(o->dir, o->imports) < 0) {
+	/* The server's handlers come after the interpreter's start, which
+	 * records the dispositions it finds as the ones its children have. */
+	if (pyrt_preload_start(o->dir, o->imports, o->learned) < 0 ||
+	    setup_signals() < 0) {
 		cleanup();
 		return 1;
 	}
@@ -796,6 +800,10 @@ int preload_serve(const struct preload_opts *o)
 		}
 		close(ready[1]);
 	}
+	/* The pid, for whoever reads the log: kill(1) ends the server. */
+	fprintf(stderr, "%s: serving '%s' on '%s' (pid %d)\n", progname,
+		o->name, o->socket ? o->socket : "systemd's socket",
+		(int)getpid());
 	status = serve();
 	cleanup();
 	return status;

@@ -10,6 +10,7 @@ struct preload_opts {
 	const char *socket;	/* its path */
 	const char *dir;	/* first on sys.path */
 	char **imports;		/* modules to import (NULL-terminated) */
+	char **learned;		/* and those, if they import */
 	unsigned long idle_exit;	/* seconds without a launch; 0: never */
 	int foreground;
 	char **argv;		/* the command from "preload" on, to run

@@ -220,9 +220,10 @@ void pyrt_re_free(struct pyrt_re *r)
 	load()->re_free(r);
 }
 
-int pyrt_preload_start(const char *dir, char *const *imports)
+int pyrt_preload_start(const char *dir, char *const *imports,
+		       char *const *optional)
 {
-	return load()->preload_start(dir, imports);
+	return load()->preload_start(dir, imports, optional);
 }
 
 char **pyrt_preload_files(void)

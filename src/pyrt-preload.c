@@ -93,6 +93,8 @@ static const char helper_source[] =
 	"        h = signal.getsignal(n)\n"
 	"        if callable(h):\n"
 	"            signal.signal(n, h)\n"
+	"        elif h is None:\n"
+	"            signal.signal(n, signal.SIG_DFL)\n"
 	/* python3 catches SIGINT unless it started with it ignored, which
 	 * the client would not pass on: whatever the server started with. */
 	"    if not callable(signal.getsignal(signal.SIGINT)):\n"
@@ -153,7 +155,8 @@ static int load_helper(void)
 	return helper ? 0 : -1;
 }
 
-int pyrt_preload_start(const char *dir, char *const *imports)
+int pyrt_preload_start(const char *dir, char *const *imports,
+		       char *const *optional)
 {
 	PyConfig config;
 	PyStatus status;
@@ -191,6 +194,14 @@ int pyrt_preload_start(const char *dir, char *const *imports)
 			return error("cannot import '%s'", *name);
 		}
 		Py_DECREF(m);
+	}
+	/* Learned from a run of python3, whose site may have imported what
+	 * this one cannot: a miss costs only time. */
+	for (name = optional; name && *name; name++) {
+		m = PyImport_ImportModule(*name);	/* new */
+		if (!m)
+			PyErr_Clear();
+		Py_XDECREF(m);
 	}
 	/* Out of the collector's reach, so that the children's collections
 	 * do not write to (and copy) the pages they share. */

@@ -103,11 +103,13 @@ void pyrt_re_free(struct pyrt_re *r);
 /*
  * The preloader's interpreter (pyrt-preload.c), configured as
  * /usr/bin/python3 would be, not isolated.  pyrt_preload_start() starts it
- * with DIR first on sys.path, imports IMPORTS (NULL-terminated; may be
- * NULL), and freezes what it allocated out of the collector's reach:
+ * with DIR first on sys.path, imports IMPORTS and then those of OPTIONAL
+ * that import without an error (both NULL-terminated; may be NULL), and
+ * freezes what it allocated out of the collector's reach:
  * 0, or -1 after reporting why.
  */
-int pyrt_preload_start(const char *dir, char *const *imports);
+int pyrt_preload_start(const char *dir, char *const *imports,
+		       char *const *optional);
 /* The absolute paths of the loaded modules' files, and the names of the
  * Python threads other than the main one: NULL-terminated new arrays
  * (free_strings()). */
