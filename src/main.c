@@ -26,12 +26,12 @@ static const struct {
 	{ "strip", cmd_strip, "remove docstrings, comments and blank lines" },
 	{ "traceback", cmd_traceback,
 	  "map a stripped tree's traceback to the source lines" },
-	{ "time", cmd_time, "time a Python program's start, warm or cold" },
-	{ "report", cmd_report,
-	  "time a tree as source, stripped and compiled, on disk and in RAM" },
 	{ "preload", cmd_preload,
 	  "serve an app's launches from an interpreter that imported it" },
 	{ "launch", cmd_launch, "run a module or script through a preloader" },
+	{ "time", cmd_time, "time a Python program's start, warm or cold" },
+	{ "report", cmd_report,
+	  "time a tree as source, stripped and compiled, on disk and in RAM" },
 };
 
 static const char usage_line[] =
