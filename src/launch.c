@@ -63,6 +63,14 @@ static int fallback(const struct launch_opts *o, const char *why)
 	die_errno("cannot run '%s'", PYTHON3);
 }
 
+/* The launch cannot be served: -1, with MSG (if any) as the reason. */
+static int not_served(struct buf *why, const char *msg)
+{
+	if (msg)
+		buf_adds(why, msg);
+	return -1;
+}
+
 /* Connected to the server on PATH, which must be this user's: the
  * descriptor, or -1 with the reason in WHY (none when there is no
  * server, the everyday case). */
@@ -196,9 +204,8 @@ static int orphaned(pid_t child)
 	return 1;
 }
 
-int launch_run(const struct launch_opts *o)
+static int run_served(const struct launch_opts *o, struct buf *why)
 {
-	struct buf why = BUF_INIT;
 	struct preload_reply r;
 	struct signalfd_siginfo si;
 	struct pollfd p[2];
@@ -211,32 +218,32 @@ int launch_run(const struct launch_opts *o)
 
 	sigemptyset(&blocked);
 	if (!o->socket)
-		return fallback(o, NULL);
+		return not_served(why, NULL);
 	/* What python3 does itself: a closed standard descriptor, a
 	 * directory or zip file to run. */
 	for (i = 0; i < 3; i++)
 		if (fcntl((int)i, F_GETFD) < 0)
-			return fallback(o, NULL);
+			return not_served(why, NULL);
 	if (!o->module && stat(o->target, &st) == 0 && !S_ISREG(st.st_mode))
-		return fallback(o, NULL);
+		return not_served(why, NULL);
 
 	for (i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&blocked, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &blocked, NULL);
 	sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
 	if (sfd < 0)
-		return fallback(o, "cannot make a signalfd");
-	fd = connect_server(o->socket, &why);
+		return not_served(why, "cannot make a signalfd");
+	fd = connect_server(o->socket, why);
 	if (fd < 0) {
 		close(sfd);
-		if (!why.len && o->no_fallback)
-			buf_addf(&why, "no server on '%s'", o->socket);
-		return fallback(o, why.len ? why.data : NULL);
+		if (!why->len && o->no_fallback)
+			buf_addf(why, "no server on '%s'", o->socket);
+		return not_served(why, NULL);
 	}
 	if (send_request(fd, o) < 0) {
 		close(fd);
 		close(sfd);
-		return fallback(o, "the server did not take the launch");
+		return not_served(why, "the server did not take the launch");
 	}
 
 	p[0] = (struct pollfd){ fd, POLLIN, 0 };
@@ -276,7 +283,7 @@ int launch_run(const struct launch_opts *o)
 				return orphaned(child);
 			close(fd);
 			close(sfd);
-			return fallback(o, "the server ended during the launch");
+			return not_served(why, "the server ended during the launch");
 		}
 		r.text[sizeof(r.text) - 1] = '\0';
 		switch (r.type) {
@@ -284,12 +291,12 @@ int launch_run(const struct launch_opts *o)
 			close(fd);
 			close(sfd);
 			if (!strcmp(r.text, "stale"))
-				return fallback(o, o->no_fallback ?
+				return not_served(why, o->no_fallback ?
 						"the server's code is stale" :
 						NULL);
-			buf_addf(&why, "the server refused the launch: %s",
+			buf_addf(why, "the server refused the launch: %s",
 				 r.text);
-			return fallback(o, why.data);
+			return -1;
 		case PRELOAD_STARTED:
 			child = (pid_t)r.value;
 			for (i = 1; i < 8 * sizeof(pending); i++)
@@ -303,4 +310,15 @@ int launch_run(const struct launch_opts *o)
 			return end_like(r.value);
 		}
 	}
+}
+
+int launch_run(const struct launch_opts *o)
+{
+	struct buf why = BUF_INIT;
+	int ret = run_served(o, &why);
+
+	if (ret == -1)
+		ret = fallback(o, why.len ? why.data : NULL);
+	buf_release(&why);
+	return ret;
 }
