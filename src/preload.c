@@ -225,7 +225,8 @@ int preload_learn(const char *dir, const char *name, char ***imports,
 		if (!bar || strstr(line, "imported package"))
 			continue;
 		bar += strspn(bar + 1, " ") + 1;
-		if (!strcmp(bar, "__main__"))
+		/* The app's own module runs as __main__ in each child. */
+		if (!strcmp(bar, "__main__") || !strcmp(bar, name))
 			continue;
 		*imports = xrealloc(*imports, (*n + 2) * sizeof(char *));
 		(*imports)[(*n)++] = xstrdup(bar);

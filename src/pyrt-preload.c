@@ -101,6 +101,40 @@ static const char helper_source[] =
 	"        signal.signal(signal.SIGINT, signal.default_int_handler)\n"
 	"    return os.path.join(os.getcwd(), target)\n"
 	"\n"
+	/* Modules/main.c's and pylifecycle.c's handling of SystemExit. */
+	"def exit_status(e):\n"
+	"    code = e.code\n"
+	"    if code is None:\n"
+	"        return 0\n"
+	"    if isinstance(code, int):\n"
+	"        return code & 0xffffffff\n"
+	"    try:\n"
+	"        sys.stderr.write(str(code) + '\\n')\n"
+	"    except Exception:\n"
+	"        pass\n"
+	"    return 1\n"
+	"\n"
+	/* Py_FinalizeEx()'s visible part: non-daemon threads joined, atexit
+	 * handlers, the streams flushed.  True when flushing stdout fails
+	 * (python3's status 120). */
+	"def finish():\n"
+	"    t = sys.modules.get('threading')\n"
+	"    if t is not None:\n"
+	"        try:\n"
+	"            t._shutdown()\n"
+	"        except BaseException:\n"
+	"            pass\n"
+	"    import atexit\n"
+	"    atexit._run_exitfuncs()\n"
+	"    failed = False\n"
+	"    for s in (sys.stdout, sys.stderr):\n"
+	"        try:\n"
+	"            if s is not None:\n"
+	"                s.flush()\n"
+	"        except Exception:\n"
+	"            failed = failed or s is sys.stdout\n"
+	"    return failed\n"
+	"\n"
 	"def cannot_open(path, e):\n"
 	"    sys.stderr.write(\"%s: can't open file %r: [Errno %d] %s\\n\" %\n"
 	"                     (sys.executable, path, e.errno, e.strerror))\n"
@@ -381,17 +415,36 @@ void pyrt_preload_run(const struct pyrt_launch *l)
 		goto finish;
 	}
 failed:
-	/* As python3: SystemExit ends the process here, with its
-	 * status, after the atexit handlers; an uncaught KeyboardInterrupt
-	 * ends it by SIGINT once finalized. */
+	/* As python3: SystemExit's code is the status (PyErr_Print() would
+	 * finalize on its own); an uncaught KeyboardInterrupt ends the
+	 * process by SIGINT once the exit handlers ran. */
 	sigint = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-	PyErr_Print();
+	if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+		PyObject *type, *value, *tb;
+
+		PyErr_Fetch(&type, &value, &tb);
+		PyErr_NormalizeException(&type, &value, &tb);
+		r = call_helper("exit_status", "(O)", value);	/* new */
+		status = r ? (int)PyLong_AsLong(r) : 1;
+		Py_XDECREF(r);
+		Py_XDECREF(type);
+		Py_XDECREF(value);
+		Py_XDECREF(tb);
+		PyErr_Clear();
+	} else {
+		PyErr_Print();
+	}
 finish:
 	Py_XDECREF(args);
 	Py_XDECREF(env);
 	Py_XDECREF(abspath);
-	if (Py_FinalizeEx() < 0)
+	/* What finalizing shows, not the teardown of every module and
+	 * object, which a process about to end need not do (and which
+	 * costs a preloaded app most). */
+	r = call_helper("finish", "()");	/* new */
+	if (!r || PyObject_IsTrue(r))
 		status = 120;
+	Py_XDECREF(r);
 	if (sigint) {
 		signal(SIGINT, SIG_DFL);
 		kill(getpid(), SIGINT);

@@ -37,6 +37,8 @@ print("streams", sys.stdout.line_buffering, sys.stdout.encoding,
 what = sys.argv[1] if len(sys.argv) > 1 else ""
 if what == "exit3":
     sys.exit(3)
+if what == "exitmsg":
+    sys.exit("a message")
 if what == "raise":
     raise ValueError("from the probe")
 if what == "input":
@@ -135,11 +137,14 @@ same_as_python() {
 	[ "$status" = 2 ]
 }
 
-@test "sys.exit(3) is the status, after the atexit handlers" {
+@test "sys.exit(3) is the status, and sys.exit(message) says it, after the atexit handlers" {
 	start_server t
 	same_as_python t -m probe exit3
 	[ "$status" = 3 ]
 	assert_line atexit
+	same_as_python t -m probe exitmsg
+	[ "$status" = 1 ]
+	assert_equal "$stderr" "a message"
 }
 
 @test "input() reads the client's standard input from a pipe" {
@@ -361,16 +366,17 @@ PY
 	assert_line "lib 1"
 }
 
-@test "--learn imports what importing the module imports" {
-	cat >learned.py <<'PY'
+@test "--learn imports what the app's module imports, not the module itself" {
+	cat >tool.py <<'PY'
 import sys
-print("preloaded", "decimal" in sys.modules, "lib" in sys.modules)
+print("preloaded", "decimal" in sys.modules, __name__)
+import decimal
 PY
-	pyprime preload -C "$APP" --learn lib
-	run -0 "$PYPRIME" launch --no-fallback lib learned.py
-	assert_output "preloaded True True"
-	run -0 "$PYTHON" learned.py
-	assert_output "preloaded False False"
+	pyprime preload -C "$APP" --learn tool
+	run -0 "$PYPRIME" launch --no-fallback tool -m tool
+	assert_output "preloaded True __main__"
+	run -0 "$PYTHON" -m tool
+	assert_output "preloaded False __main__"
 }
 
 @test "socket activation: systemd's socket is served" {
