@@ -397,6 +397,41 @@ PY
 	kill "$sa"
 }
 
+@test "the unit's command, with a profile, serves the socket the socket unit makes" {
+	command -v systemd-socket-activate >/dev/null || skip "no systemd-socket-activate"
+	local unit=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.service
+	local sock=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.socket
+	[ -f "$unit" ] || skip "no unit files here (an installed suite)"
+	run -0 grep -x 'ListenStream=%t/pyprime/%i' "$sock"
+	cat >profile <<PROFILE
+DIR=$APP
+IMPORTS=lib,json
+OPTIONS="--idle-exit 5"
+PROFILE
+	# ExecStart as systemd expands it: \${X} one word, \$X split.
+	local cmd
+	cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+	cmd=${cmd//%i/unit}
+	cmd=${cmd//\$\{/\"\$\{}
+	cmd=${cmd//\}/\}\"}
+	cmd=${cmd/\/usr\/bin\/pyprime/\"\$PYPRIME\"}
+	local name flags=()
+	for name in $(env | sed -n 's/^\(PYTHON[^=]*\|LC_ALL\|LC_CTYPE\|LANG\)=.*/\1/p'); do
+		flags+=(-E "$name")
+	done
+	# shellcheck disable=SC1091
+	(set -a; . ./profile; set +a
+	 eval "exec systemd-socket-activate ${flags[*]} -l \"\$XDG_RUNTIME_DIR/unit\" $cmd") \
+		2>unit.log 3>&- &
+	local sa=$!
+	for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/unit" ] && break; sleep 0.1; done
+	run -0 "$PYPRIME" launch --no-fallback --socket "$XDG_RUNTIME_DIR/unit" -m probe
+	assert_line "lib 1"
+	run -0 cat unit.log
+	assert_line --partial "serving 'unit'"
+	kill "$sa"
+}
+
 @test "launch loads neither libpython nor libcrypto" {
 	start_server t
 	run -0 bash -c 'LD_DEBUG=files "$PYPRIME" launch --no-fallback t -m probe 2>&1 >/dev/null'
