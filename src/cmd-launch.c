@@ -90,9 +90,11 @@ int cmd_launch(int argc, char **argv)
 	if (!socket && !name)
 		return usage_error(usage, "no server NAME or --socket");
 	o.args = argv + optind;
+	/* No XDG_RUNTIME_DIR (a bare session): python3, without a word
+	 * unless asked to fail. */
 	if (socket)
 		o.socket = socket;
-	else
+	else if (getenv("XDG_RUNTIME_DIR") || o.no_fallback)
 		o.socket = path = preload_socket_path(name, 0);
 	ret = launch_run(&o);
 	free(path);

@@ -290,6 +290,10 @@ PY
 	run -1 --separate-stderr "$PYPRIME" launch --no-fallback nothing_here pid.py
 	assert_equal "$stderr" "pyprime: no server on '$XDG_RUNTIME_DIR/pyprime/nothing_here'"
 	assert_output ""
+	# Nor a runtime directory: python3 all the same, and nothing said.
+	run -0 --separate-stderr env -u XDG_RUNTIME_DIR "$PYPRIME" launch nothing_here pid.py
+	assert_output --partial "/usr/bin/python3"
+	assert_equal "$stderr" ""
 }
 
 @test "20 launches at once are all served, each with its own arguments" {
