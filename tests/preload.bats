@@ -147,6 +147,18 @@ same_as_python() {
 	assert_equal "$stderr" "a message"
 }
 
+@test "an app killed by a signal: the client ends by the same signal, as python3 does" {
+	start_server t
+	cat >killed.py <<'PY'
+import os, signal
+print("before", flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+PY
+	same_as_python t killed.py
+	[ "$status" = 143 ]
+	assert_output before
+}
+
 @test "input() reads the client's standard input from a pipe" {
 	start_server t
 	run -0 bash -c 'echo "piped line" | "$PYPRIME" launch --no-fallback t -m probe input'
