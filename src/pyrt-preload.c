@@ -21,7 +21,7 @@
  * in a traceback of the application.
  */
 static const char helper_source[] =
-	"import io, os, signal, sys\n"
+	"import _signal, io, os, sys\n"
 	"\n"
 	"def files():\n"
 	"    out = set()\n"
@@ -89,16 +89,18 @@ static const char helper_source[] =
 	"        sys.path.insert(0, path0)\n"
 	/* The handlers Python set are put back at the C level, which the
 	 * server's own replaced before the fork. */
-	"    for n in signal.valid_signals():\n"
-	"        h = signal.getsignal(n)\n"
+	/* _signal, not signal: no enum per signal, a launch's largest
+	 * cost in Python after the fork. */
+	"    for n in _signal.valid_signals():\n"
+	"        h = _signal.getsignal(n)\n"
 	"        if callable(h):\n"
-	"            signal.signal(n, h)\n"
+	"            _signal.signal(n, h)\n"
 	"        elif h is None:\n"
-	"            signal.signal(n, signal.SIG_DFL)\n"
+	"            _signal.signal(n, _signal.SIG_DFL)\n"
 	/* python3 catches SIGINT unless it started with it ignored, which
 	 * the client would not pass on: whatever the server started with. */
-	"    if not callable(signal.getsignal(signal.SIGINT)):\n"
-	"        signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+	"    if not callable(_signal.getsignal(_signal.SIGINT)):\n"
+	"        _signal.signal(_signal.SIGINT, _signal.default_int_handler)\n"
 	"    return os.path.join(os.getcwd(), target)\n"
 	"\n"
 	/* Modules/main.c's and pylifecycle.c's handling of SystemExit. */
