@@ -295,6 +295,26 @@ PY
 	refute_line --regexp "^Z.* $client\$"
 }
 
+@test "the server killed while the app runs: the client says so and ends with the app" {
+	start_server t
+	local pid client child st=0
+	pid=$(server_pid t)
+	"$PYPRIME" launch --no-fallback t waiter.py pidfile >out 2>err &
+	client=$!
+	for _ in $(seq 50); do grep -q ready out && break; sleep 0.1; done
+	child=$(cat pidfile)
+	kill -KILL "$pid"
+	sleep 0.3
+	# The app goes on; the client waits for it.
+	kill -0 "$child"
+	kill -0 "$client"
+	kill -TERM "$child"
+	wait "$client" || st=$?
+	assert_equal "$st" 1
+	run cat err
+	assert_output "pyprime: the server went away while running the app (pid $child): its exit status is unknown"
+}
+
 @test "without a server launch runs /usr/bin/python3 in its own process; --no-fallback makes that an error" {
 	cat >pid.py <<'PY'
 import os, sys
