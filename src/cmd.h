@@ -21,5 +21,7 @@ int cmd_time(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_py3compile(int argc, char **argv);
 int cmd_py3clean(int argc, char **argv);
+int cmd_preload(int argc, char **argv);
+int cmd_launch(int argc, char **argv);
 
 #endif

@@ -219,3 +219,29 @@ void pyrt_re_free(struct pyrt_re *r)
 {
 	load()->re_free(r);
 }
+
+int pyrt_preload_start(const char *dir, char *const *imports,
+		       char *const *optional)
+{
+	return load()->preload_start(dir, imports, optional);
+}
+
+char **pyrt_preload_files(void)
+{
+	return load()->preload_files();
+}
+
+char **pyrt_preload_threads(void)
+{
+	return load()->preload_threads();
+}
+
+pid_t pyrt_preload_fork(void)
+{
+	return load()->preload_fork();
+}
+
+void pyrt_preload_run(const struct pyrt_launch *l)
+{
+	load()->preload_run(l);
+}

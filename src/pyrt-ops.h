@@ -31,6 +31,12 @@ struct pyrt_ops {
 	int (*re_match)(const struct pyrt_re *r, const char *s,
 			char **group1);
 	void (*re_free)(struct pyrt_re *r);
+	int (*preload_start)(const char *dir, char *const *imports,
+			     char *const *optional);
+	char **(*preload_files)(void);
+	char **(*preload_threads)(void);
+	pid_t (*preload_fork)(void);
+	void (*preload_run)(const struct pyrt_launch *l) NORETURN;
 };
 
 #endif

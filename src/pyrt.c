@@ -178,7 +178,8 @@ pid_t pyrt_fork(void)
 {
 	pid_t pid;
 
-	if (!started)
+	/* Either interpreter: the isolated one or the preloader's. */
+	if (!Py_IsInitialized())
 		return fork();
 	PyOS_BeforeFork();
 	pid = fork();
@@ -388,4 +389,9 @@ const struct pyrt_ops pyrt_ops = {
 	.re_compile = pyrt_re_compile,
 	.re_match = pyrt_re_match,
 	.re_free = pyrt_re_free,
+	.preload_start = pyrt_preload_start,
+	.preload_files = pyrt_preload_files,
+	.preload_threads = pyrt_preload_threads,
+	.preload_fork = pyrt_preload_fork,
+	.preload_run = pyrt_preload_run,
 };

@@ -99,4 +99,42 @@ struct pyrt_re *pyrt_re_compile(const char *pattern, struct buf *why);
  */
 int pyrt_re_match(const struct pyrt_re *r, const char *s, char **group1);
 void pyrt_re_free(struct pyrt_re *r);
+
+/*
+ * The preloader's interpreter (pyrt-preload.c), configured as
+ * /usr/bin/python3 would be, not isolated.  pyrt_preload_start() starts it
+ * with DIR first on sys.path, imports IMPORTS and then those of OPTIONAL
+ * that import without an error (both NULL-terminated; may be NULL), and
+ * freezes what it allocated out of the collector's reach:
+ * 0, or -1 after reporting why.
+ */
+int pyrt_preload_start(const char *dir, char *const *imports,
+		       char *const *optional);
+/* The absolute paths of the loaded modules' files, and the names of the
+ * Python threads other than the main one: NULL-terminated new arrays
+ * (free_strings()). */
+char **pyrt_preload_files(void);
+char **pyrt_preload_threads(void);
+/* fork(2) with the interpreter's before- and after-fork hooks (random
+ * reseeds, os.register_at_fork()). */
+pid_t pyrt_preload_fork(void);
+
+/* What a child runs: "python3 -m TARGET ARGS" (MODULE) or "python3
+ * TARGET ARGS", in the environment ENV ("NAME=value" strings). */
+struct pyrt_launch {
+	int module;
+	const char *target;
+	char *const *args;
+	size_t nargs;
+	char *const *env;
+	size_t nenv;
+};
+/*
+ * In a forked child whose descriptors 0-2, directory, umask and signals
+ * are already the client's: set sys.argv, os.environ, sys.path[0] and the
+ * standard streams as python3 would, run L's module or script as
+ * __main__, finalize (atexit handlers, flushing) and exit with python3's
+ * status, or by SIGINT after an uncaught KeyboardInterrupt.
+ */
+void pyrt_preload_run(const struct pyrt_launch *l) NORETURN;
 #endif

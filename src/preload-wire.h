@@ -1,0 +1,46 @@
+/*
+ * preload-wire.h: what "pyprime launch" and "pyprime preload" say to each
+ * other on the server's Unix socket (launch.c, preload.c).
+ *
+ * The client sends one struct preload_request, with its standard input,
+ * output and error and its current directory (an O_PATH descriptor) as
+ * SCM_RIGHTS, then LEN bytes of NUL-terminated strings: the target (module
+ * or script), its ARGC arguments, then ENVC "NAME=value" entries.  The
+ * server answers with struct preload_reply messages: REFUSED (and closes),
+ * or STARTED with the child's pid, then EXIT with its wait status.
+ */
+#ifndef PRELOAD_WIRE_H
+#define PRELOAD_WIRE_H
+
+#include <stdint.h>
+
+#define PRELOAD_MAGIC 0x70797072u	/* "pypr" */
+#define PRELOAD_VERSION 1
+/* Descriptors sent with the request: 0, 1, 2 and the directory. */
+#define PRELOAD_FDS 4
+/* Bounds on a request the server reads (a command line's). */
+#define PRELOAD_MAX_LEN (8u << 20)
+
+struct preload_request {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t module;	/* 1: "-m target"; 0: a script */
+	uint32_t umask;
+	uint32_t argc;		/* arguments after the target */
+	uint32_t envc;
+	uint32_t len;		/* bytes of strings that follow */
+};
+
+enum preload_reply_type {
+	PRELOAD_REFUSED = 1,	/* text says why; the connection ends */
+	PRELOAD_STARTED,	/* value: the child's pid (and group) */
+	PRELOAD_EXIT,		/* value: the child's wait status */
+};
+
+struct preload_reply {
+	uint32_t type;
+	int32_t value;
+	char text[120];		/* NUL-terminated */
+};
+
+#endif

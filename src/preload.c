@@ -1,0 +1,811 @@
+/*
+ * preload.c: "pyprime preload"'s server: an interpreter that has imported
+ * an application's modules forks a child for each launch on its socket
+ * and tells the client how it ended.  Single-threaded: a poll() loop over
+ * the listening socket and a self-pipe of signals.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload-wire.h"
+#include "preload.h"
+#include "pyrt.h"
+#include "util.h"
+
+/* How long a client may take to send its request. */
+#define REQUEST_TIMEOUT 5
+
+struct child {
+	pid_t pid;
+	int fd;			/* its client's connection */
+};
+
+/* A loaded module's file as it was when imported. */
+struct file_id {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+static const struct preload_opts *opts;
+static int listen_fd = -1;
+static int owns_socket;		/* made it: removes it at exit */
+static int sig_pipe[2] = { -1, -1 };
+static struct child *children;
+static size_t nchildren, children_cap;
+static struct file_id *files;
+static size_t nfiles;
+static int stale;		/* a file changed: run again when idle */
+static struct timespec last_active;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (write(sig_pipe[1], &c, 1) < 0) {
+		/* full: the loop has enough to wake up for */
+	}
+	errno = saved;
+}
+
+char *preload_socket_path(const char *name, int make_dir)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	char *dir, *path;
+
+	if (!*name || strchr(name, '/') || name[0] == '.') {
+		error("'%s' is not a server name (a plain file name)", name);
+		return NULL;
+	}
+	if (!run || run[0] != '/') {
+		error("XDG_RUNTIME_DIR is not set: give the socket with --socket");
+		return NULL;
+	}
+	dir = join_path(run, "pyprime");
+	if (make_dir && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		error_errno("cannot make '%s'", dir);
+		goto fail;
+	}
+	/* A directory anyone else could write to would let them put
+	 * their own server in the place of ours. */
+	if (make_dir && (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+			 st.st_uid != getuid() || (st.st_mode & 077))) {
+		error("'%s' is not a private directory of this user (0700)",
+		      dir);
+		goto fail;
+	}
+	path = join_path(dir, name);
+	free(dir);
+	return path;
+fail:
+	free(dir);
+	return NULL;
+}
+
+static int fill_addr(struct sockaddr_un *a, const char *path)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a->sun_path))
+		return error("socket path '%s' is too long", path);
+	strcpy(a->sun_path, path);
+	return 0;
+}
+
+/* The socket, bound and listening: a new descriptor or -1. */
+static int make_socket(const char *path)
+{
+	struct sockaddr_un a;
+	int fd, probe;
+
+	if (fill_addr(&a, path) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_errno("cannot make a socket");
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		/* ours */
+	} else if (errno == EADDRINUSE) {
+		/* A server that answers keeps it; a dead one's is removed. */
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			close(probe);
+			close(fd);
+			return error("a server is already listening on '%s'",
+				     path);
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			goto fail;
+	} else {
+		goto fail;
+	}
+	if (listen(fd, 64) < 0)
+		goto fail;
+	return fd;
+fail:
+	error_errno("cannot listen on '%s'", path);
+	close(fd);
+	return -1;
+}
+
+/*
+ * The listening socket handed over by systemd (LISTEN_FDS) or by this
+ * server before it ran itself again (PYPRIME_PRELOAD_FD): the descriptor,
+ * or -1 if none was.  Neither variable reaches the children.
+ */
+static int inherited_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	const char *own = getenv("PYPRIME_PRELOAD_FD");
+	int fd = -1;
+
+	if (pid && n && atol(pid) == (long)getpid() && atoi(n) >= 1)
+		fd = 3;	/* SD_LISTEN_FDS_START */
+	else if (own) {
+		fd = atoi(own);
+		owns_socket = 1;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("PYPRIME_PRELOAD_FD");
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+int preload_learn(const char *dir, const char *name, char ***imports,
+		  size_t *n)
+{
+	struct buf out = BUF_INIT, other = BUF_INIT;
+	char *code = xasprintf("import %s", name), *line, *next;
+	char *argv[] = { "/usr/bin/python3", "-X", "importtime", "-c", code,
+			 NULL };
+	int pipefd[2], status, ret = -1;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error_errno("cannot make a pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(pipefd[1], 2) < 0 || chdir(dir) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		error_errno("cannot fork");
+		goto out;
+	}
+	read_fd(pipefd[0], &out);
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		status = -1;
+	for (line = out.data; line && *line; line = next) {
+		const char *bar;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (strncmp(line, "import time:", 12)) {
+			buf_addf(&other, "%s\n", line);
+			continue;
+		}
+		/* "import time: self | cumulative | [  ]name" */
+		bar = strrchr(line, '|');
+		if (!bar || strstr(line, "imported package"))
+			continue;
+		bar += strspn(bar + 1, " ") + 1;
+		/* The app's own module runs as __main__ in each child. */
+		if (!strcmp(bar, "__main__") || !strcmp(bar, name))
+			continue;
+		*imports = xrealloc(*imports, (*n + 2) * sizeof(char *));
+		(*imports)[(*n)++] = xstrdup(bar);
+		(*imports)[*n] = NULL;
+	}
+	if (status != 0) {
+		fputs(other.data ? other.data : "", stderr);
+		error("cannot learn what '%s' imports in '%s'", name, dir);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(code);
+	buf_release(&out);
+	buf_release(&other);
+	return ret;
+}
+
+static void remember_files(void)
+{
+	char **paths = pyrt_preload_files(), **p;
+	struct stat st;
+
+	for (p = paths; *p; p++)
+		nfiles++;
+	files = xcalloc(nfiles + 1, sizeof(*files));
+	nfiles = 0;
+	for (p = paths; *p; p++) {
+		if (stat(*p, &st) < 0)
+			continue;	/* in a zip, or gone already */
+		files[nfiles++] = (struct file_id){ xstrdup(*p), st.st_dev,
+			st.st_ino, st.st_size, st.st_mtim };
+	}
+	free_strings(paths);
+}
+
+/* The first loaded file that changed since it was imported, or NULL. */
+static const char *changed_file(void)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < nfiles; i++) {
+		const struct file_id *f = &files[i];
+
+		if (stat(f->path, &st) < 0 || st.st_dev != f->dev ||
+		    st.st_ino != f->ino || st.st_size != f->size ||
+		    st.st_mtim.tv_sec != f->mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != f->mtime.tv_nsec)
+			return f->path;
+	}
+	return NULL;
+}
+
+/* The threads other than this one, described ("'name'" or "1234
+ * (comm)") in OUT; their number. */
+static int other_threads(struct buf *out)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char **names;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && atol(e->d_name) != (long)gettid())
+			n++;
+	closedir(d);
+	if (!n)
+		return 0;
+	names = pyrt_preload_threads();
+	if (names[0])
+		buf_addf(out, "thread '%s'", names[0]);
+	else
+		buf_addf(out, "%d thread%s not started by Python", n,
+			 n > 1 ? "s" : "");
+	free_strings(names);
+	return n;
+}
+
+static void send_reply(int fd, enum preload_reply_type type, int value,
+		       const char *text)
+{
+	struct preload_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	r.value = value;
+	if (text)
+		snprintf(r.text, sizeof(r.text), "%s", text);
+	/* A client that went away gets nothing: no SIGPIPE. */
+	if (send(fd, &r, sizeof(r), MSG_NOSIGNAL) < 0) {
+		/* nothing to do */
+	}
+}
+
+static void refuse(int fd, const char *why)
+{
+	send_reply(fd, PRELOAD_REFUSED, 0, why);
+	close(fd);
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/*
+ * The request on FD: the header and descriptors into R and FDS (-1 where
+ * none came), the strings into STRS.  0, or -1 (nothing to keep).
+ */
+static int read_request(int fd, struct preload_request *r, int *fds,
+			struct buf *strs)
+{
+	union {
+		char buf[CMSG_SPACE(PRELOAD_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { r, sizeof(*r) };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < PRELOAD_FDS; i++)
+		fds[i] = -1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fds, CMSG_DATA(c),
+			       (c->cmsg_len - CMSG_LEN(0)) < sizeof(int) *
+			       PRELOAD_FDS ? c->cmsg_len - CMSG_LEN(0) :
+			       sizeof(int) * PRELOAD_FDS);
+	if (n != (ssize_t)sizeof(*r) || r->magic != PRELOAD_MAGIC ||
+	    r->version != PRELOAD_VERSION || r->len > PRELOAD_MAX_LEN ||
+	    (msg.msg_flags & MSG_CTRUNC))
+		goto bad;
+	for (i = 0; i < PRELOAD_FDS; i++)
+		if (fds[i] < 0)
+			goto bad;
+	buf_grow(strs, r->len + 1);
+	if (read_full(fd, strs->data, r->len) != (ssize_t)r->len)
+		goto bad;
+	strs->len = r->len;
+	strs->data[r->len] = '\0';
+	return 0;
+bad:
+	close_fds(fds, PRELOAD_FDS);
+	return -1;
+}
+
+/* The NUL-terminated strings of STRS as an array of N pointers into it;
+ * -1 if there are fewer. */
+static int split_strings(struct buf *strs, char **v, size_t n)
+{
+	char *p = strs->data, *end = strs->data + strs->len;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+
+		if (!nul)
+			return -1;
+		v[i] = p;
+		p = nul + 1;
+	}
+	return 0;
+}
+
+/* Variables that change what python3 does at start-up, which the
+ * preloaded interpreter saw in its own environment. */
+static int startup_variable(const char *e)
+{
+	return !strncmp(e, "PYTHON", 6) || !strncmp(e, "LC_ALL=", 7) ||
+		!strncmp(e, "LC_CTYPE=", 9) || !strncmp(e, "LANG=", 5);
+}
+
+static int in_env(char *const *env, size_t n, const char *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(env[i], e))
+			return 1;
+	return 0;
+}
+
+/* The first start-up variable that the client's ENV and the server's
+ * environment do not agree on ("NAME=value"), or NULL. */
+static const char *env_differs(char *const *env, size_t n)
+{
+	extern char **environ;
+	size_t i, mine = 0, theirs = 0;
+	char **e;
+
+	for (e = environ; *e; e++)
+		if (startup_variable(*e)) {
+			if (!in_env(env, n, *e))
+				return *e;
+			mine++;
+		}
+	for (i = 0; i < n; i++)
+		if (startup_variable(env[i])) {
+			theirs++;
+			if (theirs > mine)
+				return env[i];
+		}
+	return NULL;
+}
+
+/* In the child: the client's descriptors, directory and umask, nothing
+ * of the server's (socket, connections, handlers, blocked signals). */
+static void become_client(int conn, const int *fds,
+			  const struct preload_request *r)
+{
+	sigset_t none;
+	size_t i;
+	int sig;
+
+	setpgid(0, 0);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	/* What python3 ignores from the start. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	close(listen_fd);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	for (i = 0; i < nchildren; i++)
+		close(children[i].fd);
+	close(conn);
+	for (i = 0; i < 3; i++)
+		if (dup2(fds[i], (int)i) < 0)
+			_exit(127);
+	if (fchdir(fds[3]) < 0)
+		_exit(127);
+	for (i = 0; i < PRELOAD_FDS; i++)
+		if (fds[i] > 2)
+			close(fds[i]);
+	umask((mode_t)r->umask);
+}
+
+static void add_child(pid_t pid, int fd)
+{
+	if (nchildren == children_cap) {
+		children_cap = children_cap ? 2 * children_cap : 16;
+		children = xrealloc(children, children_cap * sizeof(*children));
+	}
+	children[nchildren++] = (struct child){ pid, fd };
+}
+
+static void launch(int conn)
+{
+	struct preload_request r;
+	struct buf strs = BUF_INIT, why = BUF_INIT;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct timeval tv = { REQUEST_TIMEOUT, 0 };
+	int fds[PRELOAD_FDS];
+	char **v = NULL;
+	const char *changed, *env;
+	size_t n;
+	pid_t pid;
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		error_errno("cannot read a client's credentials");
+		close(conn);
+		return;
+	}
+	if (cred.uid != getuid()) {
+		warning("refused a launch by uid %u (pid %d): not this user's",
+			(unsigned)cred.uid, (int)cred.pid);
+		refuse(conn, "another user");
+		return;
+	}
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (read_request(conn, &r, fds, &strs) < 0) {
+		warning("refused a malformed launch request (pid %d)",
+			(int)cred.pid);
+		refuse(conn, "malformed request");
+		goto out;
+	}
+	n = 1 + (size_t)r.argc + (size_t)r.envc;
+	v = xcalloc(n, sizeof(*v));
+	if (r.argc > PRELOAD_MAX_LEN || r.envc > PRELOAD_MAX_LEN ||
+	    split_strings(&strs, v, n) < 0) {
+		close_fds(fds, PRELOAD_FDS);
+		refuse(conn, "malformed request");
+		goto out;
+	}
+	if (stale || (changed = changed_file())) {
+		if (!stale)
+			warning("'%s' changed: loading the code again when the "
+				"running launches end", changed);
+		stale = 1;
+		close_fds(fds, PRELOAD_FDS);
+		refuse(conn, "stale");
+		goto out;
+	}
+	if ((env = env_differs(v + 1 + r.argc, r.envc))) {
+		close_fds(fds, PRELOAD_FDS);
+		buf_addf(&why, "%.*s differs from the server's",
+			 (int)strcspn(env, "="), env);
+		refuse(conn, why.data);
+		goto out;
+	}
+	/* Another thread may hold a lock the child would copy, held for
+	 * good. */
+	if (other_threads(&why)) {
+		warning("refused a launch: %s is running", why.data);
+		buf_adds(&why, " is running");
+		close_fds(fds, PRELOAD_FDS);
+		refuse(conn, why.data);
+		goto out;
+	}
+	pid = pyrt_preload_fork();
+	if (pid == 0) {
+		struct pyrt_launch l = {
+			.module = (int)r.module, .target = v[0],
+			.args = v + 1, .nargs = r.argc,
+			.env = v + 1 + r.argc, .nenv = r.envc,
+		};
+
+		become_client(conn, fds, &r);
+		pyrt_preload_run(&l);
+	}
+	close_fds(fds, PRELOAD_FDS);
+	if (pid < 0) {
+		error_errno("cannot fork");
+		refuse(conn, "cannot fork");
+		goto out;
+	}
+	/* Also here, so that the client can signal the group as soon as
+	 * it knows the pid. */
+	setpgid(pid, pid);
+	send_reply(conn, PRELOAD_STARTED, (int)pid, NULL);
+	add_child(pid, conn);
+out:
+	clock_gettime(CLOCK_MONOTONIC, &last_active);
+	free(v);
+	buf_release(&strs);
+	buf_release(&why);
+}
+
+static void reap(void)
+{
+	size_t i;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nchildren; i++)
+			if (children[i].pid == pid)
+				break;
+		if (i == nchildren)
+			continue;
+		send_reply(children[i].fd, PRELOAD_EXIT, status, NULL);
+		close(children[i].fd);
+		children[i] = children[--nchildren];
+		clock_gettime(CLOCK_MONOTONIC, &last_active);
+	}
+}
+
+static void cleanup(void)
+{
+	if (owns_socket && opts->socket)
+		unlink(opts->socket);
+}
+
+/* The server again, from its own binary, on the same socket: the code
+ * on disk is what it imports this time. */
+static int NORETURN run_again(void)
+{
+	size_t n = 0;
+	char **argv, fd[16];
+
+	while (opts->argv[n])
+		n++;
+	argv = xcalloc(n + 2, sizeof(*argv));
+	argv[0] = (char *)progname;
+	memcpy(argv + 1, opts->argv, n * sizeof(*argv));
+	snprintf(fd, sizeof(fd), "%d", listen_fd);
+	fcntl(listen_fd, F_SETFD, 0);
+	if (owns_socket)
+		setenv("PYPRIME_PRELOAD_FD", fd, 1);
+	else {
+		/* systemd's socket: passed on as systemd passed it. */
+		char pid[16];
+
+		if (listen_fd != 3 && dup2(listen_fd, 3) < 0)
+			die_errno("cannot keep the socket");
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_PID", pid, 1);
+	}
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	execv("/proc/self/exe", argv);
+	die_errno("cannot run the server again");
+}
+
+static long idle_left_ms(void)
+{
+	struct timespec now;
+	long ms;
+
+	if (!opts->idle_exit || nchildren)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(opts->idle_exit * 1000) -
+		((now.tv_sec - last_active.tv_sec) * 1000 +
+		 (now.tv_nsec - last_active.tv_nsec) / 1000000);
+	return ms > 0 ? ms : 0;
+}
+
+static int serve(void)
+{
+	struct pollfd p[2];
+	long timeout;
+	int conn;
+
+	clock_gettime(CLOCK_MONOTONIC, &last_active);
+	for (;;) {
+		if (stale && !nchildren)
+			run_again();
+		timeout = idle_left_ms();
+		if (timeout == 0)
+			break;
+		p[0] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+		p[1] = (struct pollfd){ listen_fd, POLLIN, 0 };
+		if (poll(p, 2, timeout > INT32_MAX ? -1 : (int)timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			error_errno("poll");
+			return 1;
+		}
+		if (p[0].revents & POLLIN) {
+			unsigned char sigs[64];
+			ssize_t i, n = read(sig_pipe[0], sigs, sizeof(sigs));
+
+			for (i = 0; i < n; i++)
+				if (sigs[i] != SIGCHLD)
+					return 0;
+			reap();
+		}
+		if ((p[1].revents & POLLIN) &&
+		    (conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			launch(conn);
+	}
+	return 0;
+}
+
+static int setup_signals(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return error_errno("cannot make a pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	return 0;
+}
+
+/* Where a server in the background says what it refused. */
+static void log_to_file(void)
+{
+	char *log = xasprintf("%s.log", opts->socket);
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	free(log);
+}
+
+/* Descriptors this process was given other than 0-2 and KEEP (-1: none)
+ * are closed: the children must not inherit them, and a test harness
+ * waiting for its pipes to close must not wait for the server. */
+static void close_inherited(int keep, int keep2)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fd;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(d) &&
+		    fd != keep && fd != keep2)
+			close(fd);
+	}
+	closedir(d);
+}
+
+int preload_serve(const struct preload_opts *o)
+{
+	int ready[2] = { -1, -1 }, status, null;
+	pid_t pid;
+	char c = 1;
+
+	opts = o;
+	listen_fd = inherited_socket();
+	if (listen_fd < 0) {
+		if ((listen_fd = make_socket(o->socket)) < 0)
+			return 1;
+		owns_socket = 1;
+		if (!o->foreground) {
+			if (pipe2(ready, O_CLOEXEC) < 0)
+				die_errno("cannot make a pipe");
+			pid = fork();
+			if (pid < 0)
+				die_errno("cannot fork");
+			if (pid > 0) {
+				/* Ready when the child says so; its
+				 * status if it ends first. */
+				close(ready[1]);
+				close(listen_fd);
+				if (read(ready[0], &c, 1) == 1)
+					return 0;
+				if (waitpid(pid, &status, 0) < 0 ||
+				    !WIFEXITED(status))
+					return 1;
+				return WEXITSTATUS(status) ?
+					WEXITSTATUS(status) : 1;
+			}
+			close(ready[0]);
+			setsid();
+		}
+	}
+	close_inherited(listen_fd, ready[1]);
+	/* The server's handlers come after the interpreter's start, which
+	 * records the dispositions it finds as the ones its children have. */
+	if (pyrt_preload_start(o->dir, o->imports, o->learned) < 0 ||
+	    setup_signals() < 0) {
+		cleanup();
+		return 1;
+	}
+	remember_files();
+	if (ready[1] >= 0) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			close(null);
+		}
+		log_to_file();
+		if (write(ready[1], &c, 1) < 0) {
+			/* the parent is gone: serve anyway */
+		}
+		close(ready[1]);
+	}
+	/* The pid, for whoever reads the log: kill(1) ends the server. */
+	fprintf(stderr, "%s: serving '%s' on '%s' (pid %d)\n", progname,
+		o->name, o->socket ? o->socket : "systemd's socket",
+		(int)getpid());
+	status = serve();
+	cleanup();
+	return status;
+}

@@ -1,0 +1,478 @@
+#!/usr/bin/env bats
+# pyprime preload and pyprime launch: a child of the server runs a module
+# or script as /usr/bin/python3 does (output and status compared with
+# python3's own), signals, refusals, stale code, falling back to python3.
+
+load test_helper
+
+setup() {
+	export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	APP=$BATS_TEST_TMPDIR/app
+	mkdir -p "$APP/sub"
+	# Preloaded by the server; the probe imports it.
+	cat >"$APP/lib.py" <<'PY'
+import decimal
+VERSION = 1
+PY
+	cat >"$APP/probe.py" <<'PY'
+import atexit, os, signal, sys
+import lib
+atexit.register(lambda: print("atexit", flush=True))
+print("argv", sys.argv)
+print("orig_argv", sys.orig_argv[1:])
+print("cwd", os.getcwd())
+print("env", os.environ.get("PROBE"), "HOME" in os.environ)
+mask = os.umask(0)
+print("umask", oct(mask))
+print("path", sys.path)
+print("main", __name__, __file__, __spec__ and __spec__.name)
+print("lib", lib.VERSION)
+print("blocked", sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+print("handlers", [str(signal.getsignal(s)) for s in
+      (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD,
+       signal.SIGPIPE, signal.SIGQUIT)])
+print("streams", sys.stdout.line_buffering, sys.stdout.encoding,
+      sys.stderr.errors)
+what = sys.argv[1] if len(sys.argv) > 1 else ""
+if what == "exit3":
+    sys.exit(3)
+if what == "exitmsg":
+    sys.exit("a message")
+if what == "raise":
+    raise ValueError("from the probe")
+if what == "input":
+    print("read", input())
+if what == "tty":
+    print("isatty", sys.stdin.isatty(), sys.stdout.isatty())
+PY
+	# Without the preloaded module, which python3 would not find there.
+	sed '/lib/d' "$APP/probe.py" >"$APP/sub/script.py"
+	# Waits for signals; says which came.
+	cat >"$APP/waiter.py" <<'PY'
+import os, signal, sys, time
+def said(name, status=None):
+    def handler(*a):
+        print("got", name, flush=True)
+        if status is not None:
+            sys.exit(status)
+    return handler
+signal.signal(signal.SIGTERM, said("TERM", 5))
+signal.signal(signal.SIGWINCH, said("WINCH"))
+signal.signal(signal.SIGUSR1, said("USR1"))
+with open(sys.argv[1] if len(sys.argv) > 1 else os.devnull, "w") as f:
+    f.write(str(os.getpid()))
+print("ready", flush=True)
+try:
+    for _ in range(100):
+        time.sleep(0.1)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt caught", flush=True)
+    raise
+print("done", flush=True)
+PY
+	cd "$APP"
+}
+
+teardown() {
+	local log pid
+	for log in "$XDG_RUNTIME_DIR"/pyprime/*.log "$BATS_TEST_TMPDIR"/*.log \
+		${OPEN_DIR:+"$OPEN_DIR"/*.log}; do
+		[ -f "$log" ] || continue
+		for pid in $(sed -n 's/.*(pid \([0-9]*\))$/\1/p' "$log"); do
+			kill "$pid" 2>/dev/null || true
+		done
+	done
+	[ -z "${OPEN_DIR:-}" ] || rm -rf "$OPEN_DIR"
+	[ -z "${ACTIVATOR:-}" ] || kill "$ACTIVATOR" 2>/dev/null || true
+}
+
+# The pid of server NAME, from its log.
+server_pid() {
+	sed -n 's/.*(pid \([0-9]*\))$/\1/p' "$XDG_RUNTIME_DIR/pyprime/$1.log" | tail -1
+}
+
+start_server() {
+	pyprime preload -C "$APP" --import lib "$@"
+}
+
+# Run "launch NAME ARGS" and "/usr/bin/python3 ARGS" alike; both outputs
+# and statuses must be equal.
+same_as_python() {
+	local name=$1
+	shift
+	run --separate-stderr "$PYPRIME" launch --no-fallback "$name" "$@"
+	local out=$output err=$stderr st=$status
+	run --separate-stderr "$PYTHON" "$@"
+	[ "$st" = "$status" ] || fail "status $st, python3's $status"
+	[ "$out" = "$output" ] || fail "$(printf 'stdout:\n%s\npython3:\n%s' "$out" "$output")"
+	[ "$err" = "$stderr" ] || fail "$(printf 'stderr:\n%s\npython3:\n%s' "$err" "$stderr")"
+}
+
+@test "a module runs as python3 -m runs it: argv, environment, directory, umask, sys.path, __main__" {
+	start_server t
+	umask 027
+	PROBE="a value" same_as_python t -m probe "an arg" "-x"
+	assert_line "argv ['$APP/probe.py', 'an arg', '-x']"
+	assert_line "umask 0o27"
+	assert_line "env a value True"
+	assert_line "main __main__ $APP/probe.py probe"
+	assert_line atexit
+}
+
+@test "a script runs as python3 runs it, from another directory" {
+	start_server t
+	mkdir elsewhere
+	cd elsewhere
+	PROBE=x same_as_python t ../sub/script.py one
+	assert_line "argv ['../sub/script.py', 'one']"
+	assert_line "main __main__ $APP/elsewhere/../sub/script.py None"
+}
+
+@test "an uncaught exception is printed as python3 prints it, with its status" {
+	start_server t
+	same_as_python t -m probe raise
+	[ "$status" = 1 ]
+	[[ "$stderr" == *"ValueError: from the probe" ]]
+	same_as_python t sub/script.py raise
+	same_as_python t -m no_such_module
+	same_as_python t no_such_script.py
+	[ "$status" = 2 ]
+}
+
+@test "sys.exit(3) is the status, and sys.exit(message) says it, after the atexit handlers" {
+	start_server t
+	same_as_python t -m probe exit3
+	[ "$status" = 3 ]
+	assert_line atexit
+	same_as_python t -m probe exitmsg
+	[ "$status" = 1 ]
+	assert_equal "$stderr" "a message"
+}
+
+@test "an app killed by a signal: the client ends by the same signal, as python3 does" {
+	start_server t
+	cat >killed.py <<'PY'
+import os, signal
+print("before", flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+PY
+	same_as_python t killed.py
+	[ "$status" = 143 ]
+	assert_output before
+}
+
+@test "input() reads the client's standard input from a pipe" {
+	start_server t
+	run -0 bash -c 'echo "piped line" | "$PYPRIME" launch --no-fallback t -m probe input'
+	assert_line "read piped line"
+}
+
+@test "on a pty the app sees a terminal, as under python3" {
+	start_server t
+	run -0 script -qec "$PYPRIME launch --no-fallback t -m probe tty" /dev/null </dev/null
+	assert_line --partial "isatty True True"
+	local launched=$output
+	run -0 script -qec "$PYTHON -m probe tty" /dev/null </dev/null
+	assert_equal "$launched" "$output"
+}
+
+@test "the child handles signals as python3 does: none blocked, its own handlers" {
+	start_server t
+	same_as_python t -m probe
+	assert_line "blocked []"
+}
+
+@test "SIGTERM and SIGWINCH sent to the client reach the app" {
+	start_server t
+	"$PYPRIME" launch --no-fallback t waiter.py >out 2>&1 &
+	local client=$!
+	for _ in $(seq 50); do grep -q ready out && break; sleep 0.1; done
+	kill -WINCH "$client"
+	sleep 0.3
+	kill -TERM "$client"
+	local st=0
+	wait "$client" || st=$?
+	assert_equal "$st" 5
+	run cat out
+	assert_line "got WINCH"
+	assert_line "got TERM"
+}
+
+@test "Ctrl-C reaches the app as KeyboardInterrupt and the client ends by SIGINT" {
+	start_server t
+	run script -qec "$PYPRIME launch --no-fallback t waiter.py" /dev/null \
+		< <(sleep 1.5; printf '\003'; sleep 2)
+	assert_line --partial "KeyboardInterrupt caught"
+	assert_line --partial "KeyboardInterrupt"
+	# The client died by SIGINT (script says 128 + 2), as python3 does.
+	[ "$status" = 130 ]
+	run script -qec "$PYTHON waiter.py" /dev/null \
+		< <(sleep 1; printf '\003'; sleep 2)
+	[ "$status" = 130 ]
+}
+
+@test "stopping the client stops the app, and continuing it continues both" {
+	start_server t
+	"$PYPRIME" launch --no-fallback t waiter.py pid >out 2>&1 &
+	local client=$! child
+	for _ in $(seq 50); do grep -q ready out && break; sleep 0.1; done
+	child=$(cat pid)
+	kill -TSTP "$client"
+	sleep 0.3
+	run -0 ps -o stat= -p "$client" -p "$child"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | cut -c1 | sort -u)" T
+	kill -CONT "$client"
+	sleep 0.3
+	run -0 ps -o stat= -p "$client" -p "$child"
+	refute_line --regexp '^T'
+	wait "$client"
+	run cat out
+	assert_line done
+}
+
+@test "a client of another uid is refused and logged" {
+	local dir
+	# Outside the test's directory, which nobody cannot enter.
+	dir=$(mktemp -d /tmp/pyprime-test.XXXXXX)
+	OPEN_DIR=$dir
+	chmod 755 "$dir"
+	cp "$APP/sub/script.py" "$APP/lib.py" "$dir/"
+	pyprime preload -C "$APP" --import lib --socket "$dir/s" t
+	chmod 777 "$dir/s"
+	run -1 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PYPRIME" launch --no-fallback --socket "$dir/s" "$dir/script.py"
+	assert_equal "$stderr" "pyprime: the server on '$dir/s' is not this user's"
+	sleep 0.2
+	run -0 cat "$dir/s.log"
+	assert_line --partial "refused a launch by uid 65534"
+	# Without --no-fallback, python3 runs it.
+	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PYPRIME" launch --socket "$dir/s" "$dir/script.py"
+	assert_line "argv ['$dir/script.py']"
+}
+
+@test "a preloaded module changed on disk: the launch is refused as stale, and the server loads the new code" {
+	start_server t
+	local pid
+	pid=$(server_pid t)
+	run -0 "$PYPRIME" launch --no-fallback t -m probe
+	assert_line "lib 1"
+	sed -i 's/VERSION = 1/VERSION = 22/' lib.py
+	run -1 --separate-stderr "$PYPRIME" launch --no-fallback t -m probe
+	assert_equal "$stderr" "pyprime: the server's code is stale"
+	# Without --no-fallback: python3, with the new code.
+	run -0 --separate-stderr "$PYPRIME" launch t -m probe
+	assert_line "lib 22"
+	for _ in $(seq 50); do
+		"$PYPRIME" launch --no-fallback t -m probe >out 2>/dev/null && break
+		sleep 0.1
+	done
+	run cat out
+	assert_line "lib 22"
+	# The same server (pid), run again on the same socket.
+	assert_equal "$(server_pid t)" "$pid"
+	kill -0 "$pid"
+}
+
+@test "the server killed during a launch: the client says so and runs python3, and no zombie is left" {
+	start_server t
+	local pid client
+	pid=$(server_pid t)
+	kill -STOP "$pid"
+	"$PYPRIME" launch t -m probe >out 2>err &
+	client=$!
+	sleep 0.5
+	kill -KILL "$pid"
+	wait "$client"
+	run cat err
+	assert_output "pyprime: warning: the server ended during the launch: running /usr/bin/python3"
+	run cat out
+	assert_line "argv ['$APP/probe.py']"
+	# Nothing the client started is left unreaped (the server itself is
+	# its parent's to reap).
+	run ps -e -o stat=,ppid=
+	refute_line --regexp "^Z.* $client\$"
+}
+
+@test "the server killed while the app runs: the client says so and ends with the app" {
+	start_server t
+	local pid client child st=0
+	pid=$(server_pid t)
+	"$PYPRIME" launch --no-fallback t waiter.py pidfile >out 2>err &
+	client=$!
+	for _ in $(seq 50); do grep -q ready out && break; sleep 0.1; done
+	child=$(cat pidfile)
+	kill -KILL "$pid"
+	sleep 0.3
+	# The app goes on; the client waits for it.
+	kill -0 "$child"
+	kill -0 "$client"
+	kill -TERM "$child"
+	wait "$client" || st=$?
+	assert_equal "$st" 1
+	run cat err
+	assert_output "pyprime: the server went away while running the app (pid $child): its exit status is unknown"
+}
+
+@test "without a server launch runs /usr/bin/python3 in its own process; --no-fallback makes that an error" {
+	cat >pid.py <<'PY'
+import os, sys
+print("pid", os.getpid(), sys.executable)
+PY
+	run -0 sh -c 'echo "pid $$ /usr/bin/python3"; exec "$PYPRIME" launch nothing_here pid.py'
+	assert_equal "${lines[0]}" "${lines[1]}"
+	run -1 --separate-stderr "$PYPRIME" launch --no-fallback nothing_here pid.py
+	assert_equal "$stderr" "pyprime: no server on '$XDG_RUNTIME_DIR/pyprime/nothing_here'"
+	assert_output ""
+	# Nor a runtime directory: python3 all the same, and nothing said.
+	run -0 --separate-stderr env -u XDG_RUNTIME_DIR "$PYPRIME" launch nothing_here pid.py
+	assert_output --partial "/usr/bin/python3"
+	assert_equal "$stderr" ""
+}
+
+@test "20 launches at once are all served, each with its own arguments" {
+	start_server t
+	local n
+	for n in $(seq 20); do
+		"$PYPRIME" launch --no-fallback t -m probe "n$n" >"out$n" 2>&1 &
+	done
+	wait
+	for n in $(seq 20); do
+		run -0 cat "out$n"
+		assert_line "argv ['$APP/probe.py', 'n$n']"
+		assert_line atexit
+	done
+}
+
+@test "the child holds only descriptors 0-2 and what the app opened" {
+	start_server t
+	cat >fds.py <<'PY'
+import os
+f = open(__file__)
+print(sorted(os.listdir("/proc/self/fd"), key=int))
+PY
+	# 3 is the file, 4 the directory listdir reads.
+	run -0 "$PYPRIME" launch --no-fallback t fds.py
+	assert_output "['0', '1', '2', '3', '4']"
+}
+
+@test "the socket's directory is made 0700, and one that others can enter is refused" {
+	start_server t
+	run -0 stat -c %a "$XDG_RUNTIME_DIR/pyprime"
+	assert_output 700
+	chmod 755 "$XDG_RUNTIME_DIR/pyprime"
+	run -1 pyprime preload -C "$APP" other
+	assert_output "pyprime: '$XDG_RUNTIME_DIR/pyprime' is not a private directory of this user (0700)"
+	run -1 pyprime preload -C "$APP" t
+}
+
+@test "a second server on the same socket is refused" {
+	start_server t
+	run -1 pyprime preload -C "$APP" t
+	assert_output "pyprime: a server is already listening on '$XDG_RUNTIME_DIR/pyprime/t'"
+}
+
+@test "a thread running in the server: launches are refused, naming it" {
+	cat >threaded.py <<'PY'
+import threading, time
+threading.Thread(target=time.sleep, args=(1000,), name="sleeper",
+                 daemon=True).start()
+PY
+	start_server t --import threaded
+	run -1 --separate-stderr "$PYPRIME" launch --no-fallback t -m probe
+	assert_equal "$stderr" "pyprime: the server refused the launch: thread 'sleeper' is running"
+	run -0 cat "$XDG_RUNTIME_DIR/pyprime/t.log"
+	assert_line --partial "refused a launch: thread 'sleeper' is running"
+}
+
+@test "--idle-exit: the server ends after that long without a launch and removes its socket" {
+	start_server t --idle-exit 1
+	local pid
+	pid=$(server_pid t)
+	run -0 "$PYPRIME" launch --no-fallback t -m probe
+	sleep 2.5
+	assert_not_exist "$XDG_RUNTIME_DIR/pyprime/t"
+	run ps -o stat= -p "$pid"
+	refute_output --regexp '^[^Z]'
+}
+
+@test "a start-up variable that differs from the server's runs python3 instead" {
+	start_server t
+	run -1 --separate-stderr env PYTHONOPTIMIZE=1 "$PYPRIME" launch --no-fallback t -m probe
+	assert_equal "$stderr" "pyprime: the server refused the launch: PYTHONOPTIMIZE differs from the server's"
+	run -0 env PYTHONOPTIMIZE=1 "$PYPRIME" launch t -m probe
+	assert_line "lib 1"
+}
+
+@test "--learn imports what the app's module imports, not the module itself" {
+	cat >tool.py <<'PY'
+import sys
+print("preloaded", "decimal" in sys.modules, __name__)
+import decimal
+PY
+	pyprime preload -C "$APP" --learn tool
+	run -0 "$PYPRIME" launch --no-fallback tool -m tool
+	assert_output "preloaded True __main__"
+	run -0 "$PYTHON" -m tool
+	assert_output "preloaded False __main__"
+}
+
+@test "socket activation: systemd's socket is served" {
+	command -v systemd-socket-activate >/dev/null || skip "no systemd-socket-activate"
+	# It passes no environment but what it is told to: the variables
+	# python3 starts by must be the clients'.
+	local name flags=()
+	for name in $(env | sed -n 's/^\(PYTHON[^=]*\|LC_ALL\|LC_CTYPE\|LANG\)=.*/\1/p'); do
+		flags+=(-E "$name")
+	done
+	systemd-socket-activate "${flags[@]}" -l "$BATS_TEST_TMPDIR/act" \
+		"$PYPRIME" preload --foreground -C "$APP" --import lib act \
+		2>"$BATS_TEST_TMPDIR/act.log" 3>&- &
+	ACTIVATOR=$!
+	for _ in $(seq 50); do [ -S "$BATS_TEST_TMPDIR/act" ] && break; sleep 0.1; done
+	run -0 "$PYPRIME" launch --no-fallback --socket "$BATS_TEST_TMPDIR/act" -m probe
+	assert_line "lib 1"
+}
+
+@test "the unit's command, with a profile, serves the socket the socket unit makes" {
+	command -v systemd-socket-activate >/dev/null || skip "no systemd-socket-activate"
+	local unit=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.service
+	local sock=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.socket
+	[ -f "$unit" ] || skip "no unit files here (an installed suite)"
+	run -0 grep -x 'ListenStream=%t/pyprime/%i' "$sock"
+	cat >profile <<PROFILE
+DIR=$APP
+IMPORTS=lib,json
+OPTIONS="--idle-exit 5"
+PROFILE
+	# ExecStart as systemd expands it: \${X} one word, \$X split.
+	local cmd
+	cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+	cmd=${cmd//%i/unit}
+	cmd=${cmd//\$\{/\"\$\{}
+	cmd=${cmd//\}/\}\"}
+	cmd=${cmd/\/usr\/bin\/pyprime/\"\$PYPRIME\"}
+	local name flags=()
+	for name in $(env | sed -n 's/^\(PYTHON[^=]*\|LC_ALL\|LC_CTYPE\|LANG\)=.*/\1/p'); do
+		flags+=(-E "$name")
+	done
+	# shellcheck disable=SC1091
+	(set -a; . ./profile; set +a
+	 eval "exec systemd-socket-activate ${flags[*]} -l \"\$XDG_RUNTIME_DIR/unit\" $cmd") \
+		2>unit.log 3>&- &
+	ACTIVATOR=$!
+	for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/unit" ] && break; sleep 0.1; done
+	run -0 "$PYPRIME" launch --no-fallback --socket "$XDG_RUNTIME_DIR/unit" -m probe
+	assert_line "lib 1"
+	run -0 cat unit.log
+	assert_line --partial "serving 'unit'"
+}
+
+@test "launch loads neither libpython nor libcrypto" {
+	start_server t
+	run -0 bash -c 'LD_DEBUG=files "$PYPRIME" launch --no-fallback t -m probe 2>&1 >/dev/null'
+	assert_output --partial "file=libc.so"
+	refute_output --partial libpython
+	refute_output --partial libcrypto
+}
