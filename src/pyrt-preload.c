@@ -188,6 +188,10 @@ static int load_helper(void)
 		return -1;
 	helper = PyImport_ExecCodeModule("_pyprime_preload", code); /* new */
 	Py_DECREF(code);
+	/* Ours, not the app's: out of the sys.modules it sees. */
+	if (helper && PyDict_DelItemString(PyImport_GetModuleDict(),
+					   "_pyprime_preload") < 0)
+		Py_CLEAR(helper);
 	return helper ? 0 : -1;
 }
 
@@ -198,6 +202,7 @@ int pyrt_preload_start(const char *dir, char *const *imports,
 	PyStatus status;
 	PyObject *path, *d, *m, *gc = NULL, *r;
 	char *const *name;
+	int had_gc;
 
 	/* python3's own configuration: the environment, the locale, site,
 	 * its signal handlers, its program name for sys.executable. */
@@ -240,7 +245,9 @@ int pyrt_preload_start(const char *dir, char *const *imports,
 		Py_XDECREF(m);
 	}
 	/* Out of the collector's reach, so that the children's collections
-	 * do not write to (and copy) the pages they share. */
+	 * do not write to (and copy) the pages they share.  The app sees gc
+	 * in sys.modules only if it imported it. */
+	had_gc = PyDict_GetItemString(PyImport_GetModuleDict(), "gc") != NULL;
 	if (!(gc = PyImport_ImportModule("gc")))	/* new */
 		goto error;
 	if (!(r = PyObject_CallMethod(gc, "collect", NULL)))	/* new */
@@ -250,6 +257,9 @@ int pyrt_preload_start(const char *dir, char *const *imports,
 		goto error;
 	Py_DECREF(r);
 	Py_DECREF(gc);
+	if (!had_gc &&
+	    PyDict_DelItemString(PyImport_GetModuleDict(), "gc") < 0)
+		goto error;
 	return 0;
 
 error:

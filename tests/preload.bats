@@ -34,6 +34,7 @@ print("handlers", [str(signal.getsignal(s)) for s in
        signal.SIGPIPE, signal.SIGQUIT)])
 print("streams", sys.stdout.line_buffering, sys.stdout.encoding,
       sys.stderr.errors)
+print("modules", sorted(sys.modules))  # lib imported: no more than python3 has
 what = sys.argv[1] if len(sys.argv) > 1 else ""
 if what == "exit3":
     sys.exit(3)
@@ -109,7 +110,7 @@ same_as_python() {
 	[ "$err" = "$stderr" ] || fail "$(printf 'stderr:\n%s\npython3:\n%s' "$err" "$stderr")"
 }
 
-@test "a module runs as python3 -m runs it: argv, environment, directory, umask, sys.path, __main__" {
+@test "a module runs as python3 -m runs it: argv, environment, directory, umask, sys.path, __main__, sys.modules" {
 	start_server t
 	umask 027
 	PROBE="a value" same_as_python t -m probe "an arg" "-x"
@@ -437,8 +438,8 @@ PY
 
 @test "the unit's command, with a profile, serves the socket the socket unit makes" {
 	command -v systemd-socket-activate >/dev/null || skip "no systemd-socket-activate"
-	local unit=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.service
-	local sock=$BATS_TEST_DIRNAME/../systemd/pyprime-preload@.socket
+	local unit=$BATS_TEST_DIRNAME/../debian/pyprime-preload@.service
+	local sock=$BATS_TEST_DIRNAME/../debian/pyprime-preload@.socket
 	[ -f "$unit" ] || skip "no unit files here (an installed suite)"
 	run -0 grep -x 'ListenStream=%t/pyprime/%i' "$sock"
 	cat >profile <<PROFILE

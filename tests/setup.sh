@@ -16,7 +16,8 @@ TEST_DEPS="bats bats-assert bats-support bats-file libpython3.11-testsuite
 	strace man-db util-linux bsdutils procps shellcheck clang libclang-rt-14-dev
 	build-essential debhelper dpkg-dev devscripts lintian git
 	util-linux-extra vmtouch libxml2-utils librsvg2-bin file
-	dh-python pybuild-plugin-pyproject python3-all python3-setuptools"
+	dh-python pybuild-plugin-pyproject python3-all python3-setuptools
+	systemd"
 
 # The packages of "$@" not installed for this architecture (a multiarch
 # one of another architecture, such as libpython3-dev:arm64, doesn't count).
