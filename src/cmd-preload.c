@@ -14,7 +14,7 @@
 static const char usage[] =
 	"usage: pyprime preload [-C dir] [--import mod,...] [--learn]\n"
 	"                       [--socket path] [--idle-exit seconds]\n"
-	"                       [--foreground] NAME\n";
+	"                       [--no-spare] [--foreground] NAME\n";
 
 static const char help[] =
 	"\n"
@@ -32,17 +32,20 @@ static const char help[] =
 	"      --socket path         the socket (default:\n"
 	"                            $XDG_RUNTIME_DIR/pyprime/NAME)\n"
 	"      --idle-exit seconds   exit after that long without a launch\n"
+	"      --no-spare            fork at each launch: no child waits for\n"
+	"                            the next one (less memory, slower launch)\n"
 	"      --foreground          stay in the foreground, messages on stderr\n"
 	"  -h, --help                show this help\n";
 
 enum { OPT_IMPORT = 256, OPT_LEARN, OPT_SOCKET, OPT_IDLE_EXIT,
-       OPT_FOREGROUND };
+       OPT_NO_SPARE, OPT_FOREGROUND };
 
 static const struct option longopts[] = {
 	{ "import", required_argument, NULL, OPT_IMPORT },
 	{ "learn", no_argument, NULL, OPT_LEARN },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "no-spare", no_argument, NULL, OPT_NO_SPARE },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -100,6 +103,9 @@ int cmd_preload(int argc, char **argv)
 				goto out;
 			}
 			o.idle_exit = secs;
+			break;
+		case OPT_NO_SPARE:
+			o.no_spare = 1;
 			break;
 		case OPT_FOREGROUND:
 			o.foreground = 1;

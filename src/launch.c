@@ -110,13 +110,6 @@ static int send_request(int fd, const struct launch_opts *o)
 	struct preload_request r = { PRELOAD_MAGIC, PRELOAD_VERSION, 0, 0,
 				     0, 0, 0 };
 	struct buf strs = BUF_INIT;
-	union {
-		char buf[CMSG_SPACE(PRELOAD_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &r, sizeof(r) };
-	struct msghdr msg = { 0 };
-	struct cmsghdr *c;
 	int fds[PRELOAD_FDS] = { 0, 1, 2, -1 }, ret = -1;
 	char **p;
 	mode_t mask;
@@ -136,17 +129,7 @@ static int send_request(int fd, const struct launch_opts *o)
 	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fds[3] < 0)
 		goto out;
-
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(r))
+	if (send_fds(fd, &r, sizeof(r), fds, PRELOAD_FDS) < 0)
 		goto out;
 	if (send(fd, strs.data, strs.len, MSG_NOSIGNAL) != (ssize_t)strs.len)
 		goto out;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,6 +51,12 @@ static size_t nchildren, children_cap;
 static struct file_id *files;
 static size_t nfiles;
 static int stale;		/* a file changed: run again when idle */
+/* A child forked ahead of the next launch, waiting for its request on
+ * FD: a launch that finds it ready costs no fork. */
+static struct {
+	pid_t pid;
+	int fd;
+} spare = { 0, -1 };
 static struct timespec last_active;
 
 static void on_signal(int sig)
@@ -448,10 +455,9 @@ static const char *env_differs(char *const *env, size_t n)
 	return NULL;
 }
 
-/* In the child: the client's descriptors, directory and umask, nothing
- * of the server's (socket, connections, handlers, blocked signals). */
-static void become_client(int conn, const int *fds,
-			  const struct preload_request *r)
+/* In a child: nothing of the server's (socket, connections, handlers,
+ * blocked signals), a process group of its own. */
+static void leave_server(void)
 {
 	sigset_t none;
 	size_t i;
@@ -472,7 +478,22 @@ static void become_client(int conn, const int *fds,
 	close(sig_pipe[1]);
 	for (i = 0; i < nchildren; i++)
 		close(children[i].fd);
-	close(conn);
+	if (spare.fd >= 0)
+		close(spare.fd);
+}
+
+/* In a child that left the server: take the client's descriptors,
+ * directory and umask, and run the request V (split as R says). */
+static void NORETURN run_request(const int *fds,
+				 const struct preload_request *r, char **v)
+{
+	struct pyrt_launch l = {
+		.module = (int)r->module, .target = v[0],
+		.args = v + 1, .nargs = r->argc,
+		.env = v + 1 + r->argc, .nenv = r->envc,
+	};
+	size_t i;
+
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], (int)i) < 0)
 			_exit(127);
@@ -482,6 +503,101 @@ static void become_client(int conn, const int *fds,
 		if (fds[i] > 2)
 			close(fds[i]);
 	umask((mode_t)r->umask);
+	pyrt_preload_run(&l);
+}
+
+/* The spare, once forked: wait for the request the server passes on
+ * from a client (on FD, as the client sent it), then run it.  Ends with
+ * the server. */
+static void NORETURN spare_wait(int fd, pid_t server)
+{
+	struct preload_request r;
+	struct buf strs = BUF_INIT;
+	int fds[PRELOAD_FDS];
+	char **v;
+	size_t n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != server)
+		_exit(0);
+	pyrt_preload_rehearse();
+	if (read_request(fd, &r, fds, &strs) < 0)
+		_exit(0);
+	n = 1 + (size_t)r.argc + (size_t)r.envc;
+	v = xcalloc(n, sizeof(*v));
+	if (split_strings(&strs, v, n) < 0)
+		_exit(127);
+	close(fd);
+	/* A launched app outlives the server, as a forked one does. */
+	prctl(PR_SET_PDEATHSIG, 0);
+	run_request(fds, &r, v);
+}
+
+/*
+ * Fork the spare, unless there is one, the code is stale, the server
+ * was told not to, or a thread runs (the launch will say so).
+ */
+static void make_spare(void)
+{
+	struct buf why = BUF_INIT;
+	pid_t pid, server = getpid();
+	int sv[2];
+
+	if (opts->no_spare || spare.pid > 0 || stale)
+		return;
+	if (other_threads(&why)) {
+		buf_release(&why);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	pid = pyrt_preload_fork();
+	if (pid == 0) {
+		close(sv[0]);
+		leave_server();
+		spare_wait(sv[1], server);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return;
+	}
+	setpgid(pid, pid);
+	spare.pid = pid;
+	spare.fd = sv[0];
+}
+
+static void kill_spare(void)
+{
+	if (spare.pid <= 0)
+		return;
+	kill(spare.pid, SIGKILL);
+	close(spare.fd);
+	while (waitpid(spare.pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	spare.pid = 0;
+	spare.fd = -1;
+}
+
+/* Pass the request R (its descriptors FDS, its strings STRS) to the
+ * spare, as the client sent it: the spare's pid, or -1 (no spare, or it
+ * failed: it is gone). */
+static pid_t give_to_spare(const struct preload_request *r, const int *fds,
+			   const struct buf *strs)
+{
+	pid_t pid = spare.pid;
+
+	if (pid <= 0)
+		return -1;
+	if (send_fds(spare.fd, r, sizeof(*r), fds, PRELOAD_FDS) < 0 ||
+	    write_full(spare.fd, strs->data, strs->len) < 0) {
+		kill_spare();
+		return -1;
+	}
+	close(spare.fd);
+	spare.pid = 0;
+	spare.fd = -1;
+	return pid;
 }
 
 static void add_child(pid_t pid, int fd)
@@ -502,7 +618,7 @@ static void launch(int conn)
 	struct timeval tv = { REQUEST_TIMEOUT, 0 };
 	int fds[PRELOAD_FDS];
 	char **v = NULL;
-	const char *changed, *env;
+	const char *changed = NULL, *env;
 	size_t n;
 	pid_t pid;
 
@@ -533,6 +649,7 @@ static void launch(int conn)
 		goto out;
 	}
 	if (stale || (changed = changed_file())) {
+		kill_spare();
 		if (!stale)
 			warning("'%s' changed: loading the code again when the "
 				"running launches end", changed);
@@ -557,16 +674,13 @@ static void launch(int conn)
 		refuse(conn, why.data);
 		goto out;
 	}
-	pid = pyrt_preload_fork();
-	if (pid == 0) {
-		struct pyrt_launch l = {
-			.module = (int)r.module, .target = v[0],
-			.args = v + 1, .nargs = r.argc,
-			.env = v + 1 + r.argc, .nenv = r.envc,
-		};
-
-		become_client(conn, fds, &r);
-		pyrt_preload_run(&l);
+	if ((pid = give_to_spare(&r, fds, &strs)) < 0) {
+		pid = pyrt_preload_fork();
+		if (pid == 0) {
+			leave_server();
+			close(conn);
+			run_request(fds, &r, v);
+		}
 	}
 	close_fds(fds, PRELOAD_FDS);
 	if (pid < 0) {
@@ -596,6 +710,13 @@ static void reap(void)
 		for (i = 0; i < nchildren; i++)
 			if (children[i].pid == pid)
 				break;
+		if (pid == spare.pid) {
+			/* Not to be forked again until the next launch. */
+			close(spare.fd);
+			spare.pid = 0;
+			spare.fd = -1;
+			continue;
+		}
 		if (i == nchildren)
 			continue;
 		send_reply(children[i].fd, PRELOAD_EXIT, status, NULL);
@@ -603,10 +724,12 @@ static void reap(void)
 		children[i] = children[--nchildren];
 		clock_gettime(CLOCK_MONOTONIC, &last_active);
 	}
+	make_spare();
 }
 
 static void cleanup(void)
 {
+	kill_spare();
 	if (owns_socket && opts->socket)
 		unlink(opts->socket);
 }
@@ -639,6 +762,7 @@ static int NORETURN run_again(void)
 	}
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
+	kill_spare();
 	execv("/proc/self/exe", argv);
 	die_errno("cannot run the server again");
 }
@@ -805,6 +929,7 @@ int preload_serve(const struct preload_opts *o)
 	fprintf(stderr, "%s: serving '%s' on '%s' (pid %d)\n", progname,
 		o->name, o->socket ? o->socket : "systemd's socket",
 		(int)getpid());
+	make_spare();
 	status = serve();
 	cleanup();
 	return status;

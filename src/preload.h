@@ -13,6 +13,7 @@ struct preload_opts {
 	char **learned;		/* and those, if they import */
 	unsigned long idle_exit;	/* seconds without a launch; 0: never */
 	int foreground;
+	int no_spare;		/* fork at each launch, not ahead of it */
 	char **argv;		/* the command from "preload" on, to run
 				 * again when the code changed */
 };

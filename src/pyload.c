@@ -241,6 +241,11 @@ pid_t pyrt_preload_fork(void)
 	return load()->preload_fork();
 }
 
+void pyrt_preload_rehearse(void)
+{
+	load()->preload_rehearse();
+}
+
 void pyrt_preload_run(const struct pyrt_launch *l)
 {
 	load()->preload_run(l);

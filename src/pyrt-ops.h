@@ -36,6 +36,7 @@ struct pyrt_ops {
 	char **(*preload_files)(void);
 	char **(*preload_threads)(void);
 	pid_t (*preload_fork)(void);
+	void (*preload_rehearse)(void);
 	void (*preload_run)(const struct pyrt_launch *l) NORETURN;
 };
 

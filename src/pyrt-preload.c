@@ -16,12 +16,14 @@
 
 /*
  * What is easier said in Python: the files of the loaded modules, the
- * threads, and the child's streams, arguments, environment and path.
- * It never runs the application's code, so that none of its frames shows
- * in a traceback of the application.
+ * threads, the child's signal handlers and messages.  It never runs the
+ * application's code, so that none of its frames shows in a traceback of
+ * the application.  What a child does at each launch is in C: each line
+ * of Python it ran would write to (and so copy) pages it shares with the
+ * server.
  */
 static const char helper_source[] =
-	"import _signal, io, os, sys\n"
+	"import _signal, os, sys\n"
 	"\n"
 	"def files():\n"
 	"    out = set()\n"
@@ -45,52 +47,11 @@ static const char helper_source[] =
 	"        except Exception:\n"
 	"            pass\n"
 	"\n"
-	/* As Python/pylifecycle.c's create_stdio() makes them. */
-	"def _stream(fd, name, old):\n"
-	"    write = fd != 0\n"
-	"    unbuffered = write and old is not None and old.write_through\n"
-	"    try:\n"
-	"        buf = io.open(fd, 'wb' if write else 'rb',\n"
-	"                      0 if unbuffered else -1, closefd=False)\n"
-	"    except OSError:\n"
-	"        return None\n"
-	"    raw = buf if unbuffered else buf.raw\n"
-	"    raw.name = '<%s>' % name\n"
-	"    enc = old.encoding if old is not None else 'utf-8'\n"
-	"    err = old.errors if old is not None else 'strict'\n"
-	"    s = io.TextIOWrapper(buf, enc, err, '\\n',\n"
-	"                         not unbuffered and (raw.isatty() or fd == 2),\n"
-	"                         unbuffered)\n"
-	"    s.mode = 'w' if write else 'r'\n"
-	"    return s\n"
-	"\n"
-	"def child(module, target, args, env):\n"
-	"    os.environ.clear()\n"
-	"    for e in env:\n"
-	"        k, eq, v = e.partition(b'=')\n"
-	"        if eq and k:\n"
-	"            os.environ[os.fsdecode(k)] = os.fsdecode(v)\n"
-	"    for fd, name in ((0, 'stdin'), (1, 'stdout'), (2, 'stderr')):\n"
-	"        s = _stream(fd, name, getattr(sys, '__%s__' % name))\n"
-	"        setattr(sys, name, s)\n"
-	"        setattr(sys, '__%s__' % name, s)\n"
-	"    target = os.fsdecode(target)\n"
-	"    args = [os.fsdecode(a) for a in args]\n"
-	"    sys.argv = ['-m' if module else target] + args\n"
-	"    sys.orig_argv = [sys.executable] + (['-m'] if module else []) + \\\n"
-	"        [target] + args\n"
-	"    if module:\n"
-	"        path0 = os.getcwd()\n"
-	"    else:\n"
-	"        path0 = os.path.dirname(os.path.realpath(target))\n"
-	"    if sys.path:\n"
-	"        sys.path[0] = path0\n"
-	"    else:\n"
-	"        sys.path.insert(0, path0)\n"
 	/* The handlers Python set are put back at the C level, which the
 	 * server's own replaced before the fork. */
 	/* _signal, not signal: no enum per signal, a launch's largest
 	 * cost in Python after the fork. */
+	"def signals():\n"
 	"    for n in _signal.valid_signals():\n"
 	"        h = _signal.getsignal(n)\n"
 	"        if callable(h):\n"
@@ -101,7 +62,6 @@ static const char helper_source[] =
 	 * the client would not pass on: whatever the server started with. */
 	"    if not callable(_signal.getsignal(_signal.SIGINT)):\n"
 	"        _signal.signal(_signal.SIGINT, _signal.default_int_handler)\n"
-	"    return os.path.join(os.getcwd(), target)\n"
 	"\n"
 	/* Modules/main.c's and pylifecycle.c's handling of SystemExit. */
 	"def exit_status(e):\n"
@@ -115,27 +75,6 @@ static const char helper_source[] =
 	"    except Exception:\n"
 	"        pass\n"
 	"    return 1\n"
-	"\n"
-	/* Py_FinalizeEx()'s visible part: non-daemon threads joined, atexit
-	 * handlers, the streams flushed.  True when flushing stdout fails
-	 * (python3's status 120). */
-	"def finish():\n"
-	"    t = sys.modules.get('threading')\n"
-	"    if t is not None:\n"
-	"        try:\n"
-	"            t._shutdown()\n"
-	"        except BaseException:\n"
-	"            pass\n"
-	"    import atexit\n"
-	"    atexit._run_exitfuncs()\n"
-	"    failed = False\n"
-	"    for s in (sys.stdout, sys.stderr):\n"
-	"        try:\n"
-	"            if s is not None:\n"
-	"                s.flush()\n"
-	"        except Exception:\n"
-	"            failed = failed or s is sys.stdout\n"
-	"    return failed\n"
 	"\n"
 	"def cannot_open(path, e):\n"
 	"    sys.stderr.write(\"%s: can't open file %r: [Errno %d] %s\\n\" %\n"
@@ -322,22 +261,283 @@ pid_t pyrt_preload_fork(void)
 	return pyrt_fork();
 }
 
-/* A C array of strings as a list of bytes; a new reference or NULL. */
-static PyObject *bytes_list(char *const *v, size_t n)
+/*
+ * os.environ (and os.environb, which shares its data) and the C library's
+ * environ made the N entries of ENV, as python3 would have found them:
+ * entries without '=' skipped, the first of a name kept (Modules/
+ * posixmodule.c's convertenviron()).  0, or -1 with the exception set.
+ */
+static int set_environ(char *const *env, size_t n)
 {
-	PyObject *l = PyList_New((Py_ssize_t)n);	/* new */
+	extern char **environ;
+	PyObject *os, *mapping = NULL, *data = NULL;
+	char **copy;
+	size_t i;
+	int ret = -1;
+
+	if (!(os = PyImport_ImportModule("os")))	/* new */
+		return -1;
+	if (!(mapping = PyObject_GetAttrString(os, "environ")))	/* new */
+		goto out;
+	if (!(data = PyObject_GetAttrString(mapping, "_data")))	/* new */
+		goto out;
+	if (!PyDict_Check(data)) {
+		PyErr_SetString(PyExc_TypeError, "os.environ._data is not a dict");
+		goto out;
+	}
+	PyDict_Clear(data);
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(env[i], '=');
+		PyObject *k, *v, *r = NULL;
+
+		if (!eq)
+			continue;
+		k = PyBytes_FromStringAndSize(env[i], eq - env[i]);	/* new */
+		v = PyBytes_FromString(eq + 1);	/* new */
+		if (k && v)
+			r = PyDict_SetDefault(data, k, v);	/* borrowed */
+		Py_XDECREF(k);
+		Py_XDECREF(v);
+		if (!r)
+			goto out;
+	}
+	/* The strings live as long as the child. */
+	copy = xcalloc(n + 1, sizeof(*copy));
+	memcpy(copy, env, n * sizeof(*copy));
+	environ = copy;
+	ret = 0;
+out:
+	Py_XDECREF(data);
+	Py_XDECREF(mapping);
+	Py_DECREF(os);
+	return ret;
+}
+
+/* OBJ.NAME = VALUE, VALUE a string; 0 or -1. */
+static int set_str_attr(PyObject *obj, const char *name, const char *value)
+{
+	PyObject *v = PyUnicode_FromString(value);	/* new */
+	int ret = v ? PyObject_SetAttrString(obj, name, v) : -1;
+
+	Py_XDECREF(v);
+	return ret;
+}
+
+/* OBJ.NAME, a new reference, or DEFAULT (a string) if OBJ is None. */
+static PyObject *attr_or(PyObject *obj, const char *name, const char *dflt)
+{
+	if (!obj || obj == Py_None)
+		return PyUnicode_FromString(dflt);
+	return PyObject_GetAttrString(obj, name);
+}
+
+/*
+ * A text stream on descriptor FD as Python/pylifecycle.c's create_stdio()
+ * makes it, with OLD's encoding and error handler (the server's stream of
+ * the same name): a new reference, None if FD cannot be opened, NULL
+ * with the exception set.
+ */
+static PyObject *make_stream(PyObject *io, int fd, const char *name,
+			     PyObject *old, int buffered)
+{
+	PyObject *buf, *raw = NULL, *enc = NULL, *err = NULL, *tty = NULL;
+	PyObject *stream = NULL;
+	int write = fd != 0, unbuffered = write && !buffered, isatty;
+	char label[16];
+
+	buf = PyObject_CallMethod(io, "open", "isiOOOO", fd,
+				  write ? "wb" : "rb", unbuffered ? 0 : -1,
+				  Py_None, Py_None, Py_None, Py_False); /* new */
+	if (!buf) {
+		if (!PyErr_ExceptionMatches(PyExc_OSError))
+			return NULL;
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	if (unbuffered) {
+		raw = buf;
+		Py_INCREF(raw);
+	} else if (!(raw = PyObject_GetAttrString(buf, "raw"))) {	/* new */
+		goto out;
+	}
+	snprintf(label, sizeof(label), "<%s>", name);
+	if (set_str_attr(raw, "name", label) < 0)
+		goto out;
+	if (!(tty = PyObject_CallMethod(raw, "isatty", NULL)))	/* new */
+		goto out;
+	if ((isatty = PyObject_IsTrue(tty)) < 0)
+		goto out;
+	enc = attr_or(old, "encoding", "utf-8");	/* new */
+	err = attr_or(old, "errors", "strict");	/* new */
+	if (!enc || !err)
+		goto out;
+	stream = PyObject_CallMethod(io, "TextIOWrapper", "OOOsOO", buf, enc,
+				     err, "\n",
+				     buffered && (isatty || fd == 2) ?
+				     Py_True : Py_False,
+				     buffered ? Py_False : Py_True); /* new */
+	if (stream && set_str_attr(stream, "mode", write ? "w" : "r") < 0)
+		Py_CLEAR(stream);
+out:
+	Py_XDECREF(tty);
+	Py_XDECREF(enc);
+	Py_XDECREF(err);
+	Py_XDECREF(raw);
+	Py_DECREF(buf);
+	return stream;
+}
+
+/* sys.stdin, stdout and stderr, and their __stdin__ and the like, on
+ * descriptors 0-2 (the client's).  0, or -1 with the exception set. */
+static int set_streams(void)
+{
+	static const char *const names[3] = { "stdin", "stdout", "stderr" };
+	PyObject *io, *out, *wt;
+	int fd, buffered = 1, ret = -1;
+
+	if (!(io = PyImport_ImportModule("io")))	/* new */
+		return -1;
+	/* python3 -u (or PYTHONUNBUFFERED) made the server's unbuffered. */
+	out = PySys_GetObject("__stdout__");	/* borrowed */
+	if (out && out != Py_None &&
+	    (wt = PyObject_GetAttrString(out, "write_through"))) {	/* new */
+		buffered = !PyObject_IsTrue(wt);
+		Py_DECREF(wt);
+	}
+	PyErr_Clear();
+	for (fd = 0; fd < 3; fd++) {
+		char dunder[16];
+		PyObject *s;
+
+		snprintf(dunder, sizeof(dunder), "__%s__", names[fd]);
+		s = make_stream(io, fd, names[fd], PySys_GetObject(dunder),
+				buffered);	/* new */
+		if (!s)
+			goto out;
+		if (PySys_SetObject(names[fd], s) < 0 ||
+		    PySys_SetObject(dunder, s) < 0) {
+			Py_DECREF(s);
+			goto out;
+		}
+		Py_DECREF(s);
+	}
+	ret = 0;
+out:
+	Py_DECREF(io);
+	return ret;
+}
+
+/* A list of the N strings of V, decoded as file names, after FIRST (if
+ * not NULL, already a str); a new reference or NULL. */
+static PyObject *str_list(PyObject *first, char *const *v, size_t n)
+{
+	PyObject *l = PyList_New(0);	/* new */
 	size_t i;
 
+	if (l && first && PyList_Append(l, first) < 0)
+		Py_CLEAR(l);
 	for (i = 0; l && i < n; i++) {
-		PyObject *b = PyBytes_FromString(v[i]);	/* new */
+		PyObject *s = PyUnicode_DecodeFSDefault(v[i]);	/* new */
 
-		if (!b) {
+		if (!s || PyList_Append(l, s) < 0)
 			Py_CLEAR(l);
-			break;
-		}
-		PyList_SET_ITEM(l, (Py_ssize_t)i, b);	/* stolen */
+		Py_XDECREF(s);
 	}
 	return l;
+}
+
+/*
+ * sys.argv and sys.orig_argv as "python3 [-m] TARGET ARGS..." sets them,
+ * and sys.path[0]: the current directory for a module, the directory of
+ * the script with its links resolved (Python/pathconfig.c's
+ * _PyPathConfig_ComputeSysPath0()).  0, or -1 with the exception set.
+ */
+static int set_argv_and_path(const struct pyrt_launch *l)
+{
+	PyObject *target = NULL, *argv = NULL, *orig = NULL, *path0 = NULL;
+	PyObject *path, *exe, *m = NULL;
+	char *real = NULL, *cwd = NULL;
+	Py_ssize_t i;
+	int ret = -1;
+
+	if (!(target = PyUnicode_DecodeFSDefault(l->target)))	/* new */
+		return -1;
+	if (!(m = PyUnicode_FromString("-m")))	/* new */
+		goto out;
+	argv = str_list(l->module ? m : target, l->args, l->nargs); /* new */
+	if (!argv || PySys_SetObject("argv", argv) < 0)
+		goto out;
+	/* python3's own command line: its flags, then the same. */
+	exe = PySys_GetObject("executable");	/* borrowed */
+	if (!(orig = PyList_New(0)) ||	/* new */
+	    (exe && PyList_Append(orig, exe) < 0) ||
+	    (l->module && PyList_Append(orig, m) < 0) ||
+	    PyList_Append(orig, target) < 0)
+		goto out;
+	for (i = 1; i < PyList_GET_SIZE(argv); i++)
+		if (PyList_Append(orig, PyList_GET_ITEM(argv, i)) < 0)
+			goto out;
+	if (PySys_SetObject("orig_argv", orig) < 0)
+		goto out;
+	if (l->module) {
+		if (!(cwd = getcwd(NULL, 0))) {
+			PyErr_SetFromErrno(PyExc_OSError);
+			goto out;
+		}
+		path0 = PyUnicode_DecodeFSDefault(cwd);	/* new */
+	} else {
+		const char *p0, *slash;
+		size_t n;
+
+		real = realpath(l->target, NULL);
+		p0 = real ? real : l->target;
+		slash = strrchr(p0, '/');
+		n = slash ? (size_t)(slash + 1 - p0) : 0;
+		if (n > 1)
+			n--;
+		path0 = PyUnicode_DecodeFSDefaultAndSize(p0, (Py_ssize_t)n);
+	}
+	path = PySys_GetObject("path");	/* borrowed */
+	if (!path0)
+		goto out;
+	if (!path || !PyList_Check(path)) {
+		PyErr_SetString(PyExc_RuntimeError, "sys.path is not a list");
+		goto out;
+	}
+	if (PyList_GET_SIZE(path)) {
+		ret = PyList_SetItem(path, 0, path0);	/* stolen */
+		path0 = NULL;
+	} else {
+		ret = PyList_Append(path, path0);
+	}
+out:
+	Py_XDECREF(path0);
+	Py_XDECREF(orig);
+	Py_XDECREF(argv);
+	Py_XDECREF(m);
+	Py_DECREF(target);
+	free(real);
+	free(cwd);
+	return ret;
+}
+
+/* The script's absolute path as python3 makes it (Python/fileutils.c's
+ * _Py_abspath(): the current directory joined, nothing resolved); a new
+ * reference or NULL. */
+static PyObject *script_path(const char *target)
+{
+	char *cwd, *path;
+	PyObject *s;
+
+	if (target[0] == '/')
+		return PyUnicode_DecodeFSDefault(target);
+	if (!(cwd = getcwd(NULL, 0)))
+		return PyErr_SetFromErrno(PyExc_OSError);
+	path = xasprintf("%s/%s", cwd, target);
+	s = PyUnicode_DecodeFSDefault(path);	/* new */
+	free(path);
+	free(cwd);
+	return s;
 }
 
 /* "python3 script": Modules/main.c's pymain_run_file() and
@@ -380,18 +580,102 @@ out:
 	return ret;
 }
 
+/* OBJ.closed is true (or cannot be read). */
+static int is_closed(PyObject *obj)
+{
+	PyObject *c = PyObject_GetAttrString(obj, "closed");	/* new */
+	int r = c ? PyObject_IsTrue(c) : -1;
+
+	Py_XDECREF(c);
+	PyErr_Clear();
+	return r != 0;
+}
+
+/*
+ * What Py_FinalizeEx() does that shows: the threading module's threads
+ * joined, the atexit handlers run, the standard streams flushed (their
+ * errors reported as python3 reports them).  -1 if a flush failed
+ * (python3's status 120), else 0.
+ */
+static int finish(void)
+{
+	PyObject *threading, *atexit, *r, *out, *err;
+	int ret = 0;
+
+	threading = PyDict_GetItemString(PyImport_GetModuleDict(),
+					 "threading");	/* borrowed */
+	if (threading) {
+		r = PyObject_CallMethod(threading, "_shutdown", NULL); /* new */
+		if (!r)
+			PyErr_WriteUnraisable(threading);
+		Py_XDECREF(r);
+	}
+	atexit = PyImport_ImportModule("atexit");	/* new */
+	r = atexit ? PyObject_CallMethod(atexit, "_run_exitfuncs", NULL) :
+		NULL;	/* new */
+	if (!r)
+		PyErr_WriteUnraisable(atexit);
+	Py_XDECREF(r);
+	Py_XDECREF(atexit);
+	/* Python/pylifecycle.c's flush_std_files(). */
+	out = PySys_GetObject("stdout");	/* borrowed */
+	err = PySys_GetObject("stderr");	/* borrowed */
+	if (out && out != Py_None && !is_closed(out)) {
+		if (!(r = PyObject_CallMethod(out, "flush", NULL))) {
+			PyErr_WriteUnraisable(out);
+			ret = -1;
+		}
+		Py_XDECREF(r);
+	}
+	if (err && err != Py_None && !is_closed(err)) {
+		if (!(r = PyObject_CallMethod(err, "flush", NULL))) {
+			PyErr_Clear();
+			ret = -1;
+		}
+		Py_XDECREF(r);
+	}
+	return ret;
+}
+
+/* The child's own: environment, streams, arguments, path, signal
+ * handlers.  0, or -1 with the exception set. */
+static int become_app(const struct pyrt_launch *l)
+{
+	PyObject *r;
+
+	if (set_environ(l->env, l->nenv) < 0 || set_streams() < 0 ||
+	    set_argv_and_path(l) < 0)
+		return -1;
+	if (!(r = call_helper("signals", "()")))	/* new */
+		return -1;
+	Py_DECREF(r);
+	return 0;
+}
+
+void pyrt_preload_rehearse(void)
+{
+	extern char **environ;
+	PyObject *r;
+	size_t n = 0;
+
+	while (environ[n])
+		n++;
+	r = set_environ(environ, n) < 0 || set_streams() < 0 ? NULL :
+		call_helper("signals", "()");	/* new */
+	if (r)
+		r = Py_CompileString("pass\n", "<rehearsal>",
+				     Py_file_input);	/* new */
+	if (!r)
+		PyErr_Print();
+	Py_XDECREF(r);
+}
+
 void pyrt_preload_run(const struct pyrt_launch *l)
 {
-	PyObject *args = NULL, *env = NULL, *abspath = NULL, *r;
+	PyObject *abspath = NULL, *r;
 	int status = 1, sigint = 0, ret;
 
-	args = bytes_list(l->args, l->nargs);
-	env = bytes_list(l->env, l->nenv);
-	if (!args || !env)
-		goto failed;
-	abspath = call_helper("child", "(iyOO)", l->module, l->target,
-			      args, env);	/* new */
-	if (!abspath)
+	if (become_app(l) < 0)
 		goto failed;
 	if (l->module) {
 		PyObject *runpy = PyImport_ImportModule("runpy"); /* new */
@@ -405,6 +689,8 @@ void pyrt_preload_run(const struct pyrt_launch *l)
 		ret = r ? 0 : -1;
 		Py_XDECREF(r);
 	} else {
+		if (!(abspath = script_path(l->target)))
+			goto failed;
 		ret = run_file(abspath);
 		if (ret == -2) {
 			PyObject *type, *value, *tb;
@@ -447,16 +733,12 @@ failed:
 		PyErr_Print();
 	}
 finish:
-	Py_XDECREF(args);
-	Py_XDECREF(env);
 	Py_XDECREF(abspath);
 	/* What finalizing shows, not the teardown of every module and
 	 * object, which a process about to end need not do (and which
 	 * costs a preloaded app most). */
-	r = call_helper("finish", "()");	/* new */
-	if (!r || PyObject_IsTrue(r))
+	if (finish() < 0)
 		status = 120;
-	Py_XDECREF(r);
 	if (sigint) {
 		signal(SIGINT, SIG_DFL);
 		kill(getpid(), SIGINT);

@@ -393,5 +393,6 @@ const struct pyrt_ops pyrt_ops = {
 	.preload_files = pyrt_preload_files,
 	.preload_threads = pyrt_preload_threads,
 	.preload_fork = pyrt_preload_fork,
+	.preload_rehearse = pyrt_preload_rehearse,
 	.preload_run = pyrt_preload_run,
 };

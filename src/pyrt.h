@@ -137,4 +137,11 @@ struct pyrt_launch {
  * status, or by SIGINT after an uncaught KeyboardInterrupt.
  */
 void pyrt_preload_run(const struct pyrt_launch *l) NORETURN;
+/*
+ * In a spare child, before its launch: do once, with the server's own
+ * environment and descriptors, what a launch does first (os.environ, the
+ * standard streams, the signal handlers, a compile), so that the pages
+ * that writes are this process's own before a client waits for it.
+ */
+void pyrt_preload_rehearse(void);
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -353,6 +354,40 @@ int write_full(int fd, const void *p, size_t len)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int send_fds(int sock, const void *p, size_t len, const int *fds,
+	     size_t nfds)
+{
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (nfds > 8) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 && (size_t)n != len)
+		errno = EMSGSIZE;
+	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
 int read_fd(int fd, struct buf *b)

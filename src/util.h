@@ -81,6 +81,11 @@ char *abs_path(const char *path);
  * read_full returns the number read (less only at end of file) or -1. */
 ssize_t read_full(int fd, void *p, size_t len);
 int write_full(int fd, const void *p, size_t len);
+/* Send LEN bytes of P on socket SOCK in one message, with the NFDS (at
+ * most 8) descriptors FDS (SCM_RIGHTS), without SIGPIPE: 0, or -1 with
+ * errno set (a short send is EMSGSIZE). */
+int send_fds(int sock, const void *p, size_t len, const int *fds,
+	     size_t nfds);
 
 /* Read a whole file (or stream) into B; -1 with errno set on error. */
 int read_fd(int fd, struct buf *b);

@@ -477,3 +477,102 @@ PROFILE
 	refute_output --partial libpython
 	refute_output --partial libcrypto
 }
+
+@test "the environment is python3's to the entry: a name given twice keeps its first value, an entry without '=' is skipped" {
+	start_server t
+	cat >env.py <<'PY'
+import ctypes, os
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_char_p
+print("environ", [(k, v) for k, v in os.environ.items() if k.startswith("DUP")])
+print("environb", os.environb.get(b"DUP"))
+print("getenv", libc.getenv(b"DUP"), libc.getenv(b"DUPNEW"))
+os.environ["DUPNEW"] = "set"
+print("set", libc.getenv(b"DUPNEW"), os.environ["DUPNEW"])
+del os.environ["DUP"]
+print("unset", libc.getenv(b"DUP"), "DUP" in os.environ)
+PY
+	# execve(2) with an environment no shell would make.
+	cat >exec.py <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def strings(v):
+    a = (ctypes.c_char_p * (len(v) + 1))(*[s.encode() for s in v])
+    a[len(v)] = None
+    return a
+env = ["DUP=first", "NOEQUALS", "DUPX=1", "DUP=second", "PATH=" + os.environ["PATH"],
+       "XDG_RUNTIME_DIR=" + os.environ["XDG_RUNTIME_DIR"]]
+# What the server must agree on, as it has it.
+env += ["%s=%s" % kv for kv in os.environ.items()
+        if kv[0].startswith("PYTHON") or kv[0] in ("LC_ALL", "LC_CTYPE", "LANG")]
+libc.execve(sys.argv[1].encode(), strings(sys.argv[1:]), strings(env))
+sys.exit("execve: %s" % os.strerror(ctypes.get_errno()))
+PY
+	run --separate-stderr "$PYTHON" exec.py "$PYPRIME" launch --no-fallback t env.py
+	local out=$output st=$status
+	run --separate-stderr "$PYTHON" exec.py "$PYTHON" env.py
+	[ "$st" = "$status" ] || fail "status $st, python3's $status"
+	[ "$out" = "$output" ] || fail "$(printf 'launch:\n%s\npython3:\n%s' "$out" "$output")"
+	assert_line "environ [('DUP', 'first'), ('DUPX', '1')]"
+	assert_line "getenv b'first' None"
+	assert_line "set b'set' set"
+	assert_line "unset None False"
+}
+
+@test "a script reached through a symbolic link: sys.path[0] is its real directory, as under python3" {
+	start_server t
+	mkdir -p real links
+	printf 'import sys\nprint(sys.path[0], __file__, sys.argv[0])\n' >real/where.py
+	ln -s ../real/where.py links/where.py
+	same_as_python t links/where.py
+	assert_output "$APP/real $APP/links/where.py links/where.py"
+	same_as_python t "$APP/links/where.py"
+}
+
+# The children of PID, one per line.
+children() {
+	ps -o pid= --ppid "$1" | tr -d ' '
+}
+
+@test "a spare child waits for the next launch, which it serves; --no-spare forks at each launch instead" {
+	start_server t
+	local pid spare
+	pid=$(server_pid t)
+	run children "$pid"
+	[ "${#lines[@]}" = 1 ] || fail "children of the server: ${lines[*]}"
+	spare=${lines[0]}
+	printf 'import os\nprint(os.getpid())\n' >pid.py
+	run "$PYPRIME" launch --no-fallback t pid.py
+	assert_success
+	assert_output "$spare"
+	# Another one is forked once the launch ended.
+	sleep 0.5
+	run children "$pid"
+	[ "${#lines[@]}" = 1 ] || fail "children of the server: ${lines[*]}"
+	[ "${lines[0]}" != "$spare" ]
+
+	start_server u --no-spare
+	pid=$(server_pid u)
+	sleep 0.5
+	run children "$pid"
+	assert_output ""
+	run "$PYPRIME" launch --no-fallback u pid.py
+	assert_success
+	same_as_python u -m probe
+}
+
+@test "the server killed: its spare child ends with it" {
+	start_server t
+	local pid spare
+	pid=$(server_pid t)
+	spare=$(children "$pid")
+	[ -n "$spare" ]
+	kill -KILL "$pid"
+	local i
+	for i in $(seq 50); do
+		kill -0 "$spare" 2>/dev/null || break
+		sleep 0.1
+	done
+	run kill -0 "$spare"
+	assert_failure
+}
