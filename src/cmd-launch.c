@@ -14,7 +14,8 @@
 
 static const char usage[] =
 	"usage: pyprime launch [--socket path | NAME] [--no-fallback]\n"
-	"                      (-m module | script) [args...]\n";
+	"                      [--python-flags flags] (-m module | script)\n"
+	"                      [args...]\n";
 
 static const char help[] =
 	"\n"
@@ -28,14 +29,18 @@ static const char help[] =
 	"      --socket path         the server's socket (default:\n"
 	"                            $XDG_RUNTIME_DIR/pyprime/NAME)\n"
 	"      --no-fallback         fail (status 1) rather than run python3\n"
+	"      --python-flags flags  python3's options the app runs with, as\n"
+	"                            one argument (\"-O -X dev\"): the server's\n"
+	"                            must be the same\n"
 	"  -m module                 run the module, as \"python3 -m\"\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_SOCKET = 256, OPT_NO_FALLBACK };
+enum { OPT_SOCKET = 256, OPT_NO_FALLBACK, OPT_PYTHON_FLAGS };
 
 static const struct option longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
+	{ "python-flags", required_argument, NULL, OPT_PYTHON_FLAGS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -45,8 +50,10 @@ int cmd_launch(int argc, char **argv)
 	struct launch_opts o = { 0 };
 	const char *socket = NULL, *name = NULL;
 	char *path = NULL;
+	size_t nflags = 0;
 	int c, ret;
 
+	o.python_flags = xcalloc(1, sizeof(char *));
 	optind = 1;
 	for (;;) {
 		c = parse_option(argc, argv, "+hm:", longopts, usage);
@@ -66,6 +73,10 @@ int cmd_launch(int argc, char **argv)
 		case OPT_NO_FALLBACK:
 			o.no_fallback = 1;
 			break;
+		case OPT_PYTHON_FLAGS:
+			o.python_flags = add_words(o.python_flags, &nflags,
+						   optarg);
+			break;
 		case 'm':
 			o.module = 1;
 			o.target = optarg;
@@ -73,22 +84,30 @@ int cmd_launch(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			fputs(help, stdout);
-			return 0;
+			ret = 0;
+			goto out;
 		default:
-			return 2;
+			ret = 2;
+			goto out;
 		}
 		if (o.module)
 			break;
 	}
-	if (socket && name)
-		return usage_error(usage, "a server NAME or --socket, not both");
+	if (socket && name) {
+		ret = usage_error(usage, "a server NAME or --socket, not both");
+		goto out;
+	}
 	if (!o.module) {
-		if (optind >= argc)
-			return usage_error(usage, "no module or script to run");
+		if (optind >= argc) {
+			ret = usage_error(usage, "no module or script to run");
+			goto out;
+		}
 		o.target = argv[optind++];
 	}
-	if (!socket && !name)
-		return usage_error(usage, "no server NAME or --socket");
+	if (!socket && !name) {
+		ret = usage_error(usage, "no server NAME or --socket");
+		goto out;
+	}
 	o.args = argv + optind;
 	/* No XDG_RUNTIME_DIR (a bare session): python3, without a word
 	 * unless asked to fail. */
@@ -97,6 +116,8 @@ int cmd_launch(int argc, char **argv)
 	else if (getenv("XDG_RUNTIME_DIR") || o.no_fallback)
 		o.socket = path = preload_socket_path(name, 0);
 	ret = launch_run(&o);
+out:
 	free(path);
+	free_strings(o.python_flags);
 	return ret;
 }

@@ -14,7 +14,8 @@
 static const char usage[] =
 	"usage: pyprime preload [-C dir] [--import mod,...] [--learn]\n"
 	"                       [--socket path] [--idle-exit seconds]\n"
-	"                       [--no-spare] [--foreground] NAME\n";
+	"                       [--python-flags flags] [--no-spare]\n"
+	"                       [--foreground] NAME\n";
 
 static const char help[] =
 	"\n"
@@ -32,19 +33,24 @@ static const char help[] =
 	"      --socket path         the socket (default:\n"
 	"                            $XDG_RUNTIME_DIR/pyprime/NAME)\n"
 	"      --idle-exit seconds   exit after that long without a launch\n"
+	"      --python-flags flags  python3's options, as one argument (\"-O -X\n"
+	"                            dev\"): the interpreter is configured as\n"
+	"                            \"python3 flags\" is; launches must ask for\n"
+	"                            the same\n"
 	"      --no-spare            fork at each launch: no child waits for\n"
 	"                            the next one (less memory, slower launch)\n"
 	"      --foreground          stay in the foreground, messages on stderr\n"
 	"  -h, --help                show this help\n";
 
 enum { OPT_IMPORT = 256, OPT_LEARN, OPT_SOCKET, OPT_IDLE_EXIT,
-       OPT_NO_SPARE, OPT_FOREGROUND };
+       OPT_PYTHON_FLAGS, OPT_NO_SPARE, OPT_FOREGROUND };
 
 static const struct option longopts[] = {
 	{ "import", required_argument, NULL, OPT_IMPORT },
 	{ "learn", no_argument, NULL, OPT_LEARN },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "python-flags", required_argument, NULL, OPT_PYTHON_FLAGS },
 	{ "no-spare", no_argument, NULL, OPT_NO_SPARE },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "help", no_argument, NULL, 'h' },
@@ -75,7 +81,8 @@ int cmd_preload(int argc, char **argv)
 	const char *dir = ".";
 	char **imports = xcalloc(1, sizeof(char *)), *socket = NULL;
 	char **learned = xcalloc(1, sizeof(char *));
-	size_t nimports = 0, nlearned = 0;
+	char **flags = xcalloc(1, sizeof(char *));
+	size_t nimports = 0, nlearned = 0, nflags = 0;
 	unsigned long secs;
 	int c, learn = 0, ret = 1;
 
@@ -104,6 +111,9 @@ int cmd_preload(int argc, char **argv)
 			}
 			o.idle_exit = secs;
 			break;
+		case OPT_PYTHON_FLAGS:
+			flags = add_words(flags, &nflags, optarg);
+			break;
 		case OPT_NO_SPARE:
 			o.no_spare = 1;
 			break;
@@ -126,7 +136,9 @@ int cmd_preload(int argc, char **argv)
 	}
 	o.name = argv[optind];
 	o.dir = abs_path(dir);
-	if (learn && preload_learn(o.dir, o.name, &learned, &nlearned) < 0)
+	o.python_flags = flags;
+	if (learn &&
+	    preload_learn(o.dir, o.name, flags, &learned, &nlearned) < 0)
 		goto out;
 	o.learned = learned;
 	o.imports = imports;
@@ -142,5 +154,6 @@ out:
 	free((char *)o.dir);
 	free_strings(imports);
 	free_strings(learned);
+	free_strings(flags);
 	return ret;
 }

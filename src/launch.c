@@ -50,9 +50,13 @@ static int fallback(const struct launch_opts *o, const char *why)
 		warning("%s: running %s", why, PYTHON3);
 	while (o->args[n])
 		n++;
+	for (i = 0; o->python_flags[i]; i++)
+		n++;
 	argv = xcalloc(n + 4, sizeof(*argv));
 	n = 0;
 	argv[n++] = PYTHON3;
+	for (i = 0; o->python_flags[i]; i++)
+		argv[n++] = o->python_flags[i];
 	if (o->module)
 		argv[n++] = "-m";
 	argv[n++] = (char *)o->target;
@@ -108,7 +112,7 @@ static int send_request(int fd, const struct launch_opts *o)
 {
 	extern char **environ;
 	struct preload_request r = { PRELOAD_MAGIC, PRELOAD_VERSION, 0, 0,
-				     0, 0, 0 };
+				     0, 0, 0, 0 };
 	struct buf strs = BUF_INIT;
 	int fds[PRELOAD_FDS] = { 0, 1, 2, -1 }, ret = -1;
 	char **p;
@@ -122,6 +126,8 @@ static int send_request(int fd, const struct launch_opts *o)
 	for (p = o->args; *p; p++, r.argc++)
 		buf_add(&strs, *p, strlen(*p) + 1);
 	for (p = environ; *p; p++, r.envc++)
+		buf_add(&strs, *p, strlen(*p) + 1);
+	for (p = o->python_flags; *p; p++, r.nflags++)
 		buf_add(&strs, *p, strlen(*p) + 1);
 	r.len = (uint32_t)strs.len;
 	if (strs.len > PRELOAD_MAX_LEN)

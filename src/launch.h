@@ -11,6 +11,7 @@ struct launch_opts {
 	int module;		/* 1: "-m target" */
 	const char *target;	/* the module or script */
 	char **args;		/* its arguments (NULL-terminated) */
+	char **python_flags;	/* python3's options (NULL-terminated) */
 };
 
 /*

@@ -5,7 +5,8 @@
  * The client sends one struct preload_request, with its standard input,
  * output and error and its current directory (an O_PATH descriptor) as
  * SCM_RIGHTS, then LEN bytes of NUL-terminated strings: the target (module
- * or script), its ARGC arguments, then ENVC "NAME=value" entries.  The
+ * or script), its ARGC arguments, ENVC "NAME=value" entries, then the
+ * NFLAGS words of python3's options it wants (--python-flags).  The
  * server answers with struct preload_reply messages: REFUSED (and closes),
  * or STARTED with the child's pid, then EXIT with its wait status.
  */
@@ -15,7 +16,7 @@
 #include <stdint.h>
 
 #define PRELOAD_MAGIC 0x70797072u	/* "pypr" */
-#define PRELOAD_VERSION 1
+#define PRELOAD_VERSION 2
 /* Descriptors sent with the request: 0, 1, 2 and the directory. */
 #define PRELOAD_FDS 4
 /* Bounds on a request the server reads (a command line's). */
@@ -28,6 +29,7 @@ struct preload_request {
 	uint32_t umask;
 	uint32_t argc;		/* arguments after the target */
 	uint32_t envc;
+	uint32_t nflags;
 	uint32_t len;		/* bytes of strings that follow */
 };
 

@@ -181,16 +181,26 @@ static int inherited_socket(void)
 	return fd;
 }
 
-int preload_learn(const char *dir, const char *name, char ***imports,
-		  size_t *n)
+int preload_learn(const char *dir, const char *name, char *const *flags,
+		  char ***imports, size_t *n)
 {
 	struct buf out = BUF_INIT, other = BUF_INIT;
 	char *code = xasprintf("import %s", name), *line, *next;
-	char *argv[] = { "/usr/bin/python3", "-X", "importtime", "-c", code,
-			 NULL };
+	char **argv;
+	size_t i, argc = 0;
 	int pipefd[2], status, ret = -1;
 	pid_t pid;
 
+	for (i = 0; flags[i]; i++)
+		;
+	argv = xcalloc(i + 6, sizeof(*argv));
+	argv[argc++] = "/usr/bin/python3";
+	for (i = 0; flags[i]; i++)
+		argv[argc++] = flags[i];
+	argv[argc++] = "-X";
+	argv[argc++] = "importtime";
+	argv[argc++] = "-c";
+	argv[argc++] = code;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		error_errno("cannot make a pipe");
 		goto out;
@@ -247,6 +257,7 @@ int preload_learn(const char *dir, const char *name, char ***imports,
 	ret = 0;
 out:
 	free(code);
+	free(argv);
 	buf_release(&out);
 	buf_release(&other);
 	return ret;
@@ -432,26 +443,31 @@ static int in_env(char *const *env, size_t n, const char *e)
 	return 0;
 }
 
+/* The N strings of V are those of the NULL-terminated W. */
+static int same_strings(char *const *v, size_t n, char *const *w)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!w[i] || strcmp(v[i], w[i]))
+			return 0;
+	return !w[n];
+}
+
 /* The first start-up variable that the client's ENV and the server's
  * environment do not agree on ("NAME=value"), or NULL. */
 static const char *env_differs(char *const *env, size_t n)
 {
 	extern char **environ;
-	size_t i, mine = 0, theirs = 0;
+	size_t i, mine = 0;
 	char **e;
 
-	for (e = environ; *e; e++)
-		if (startup_variable(*e)) {
-			if (!in_env(env, n, *e))
-				return *e;
-			mine++;
-		}
+	for (e = environ; *e; e++, mine++)
+		if (startup_variable(*e) && !in_env(env, n, *e))
+			return *e;
 	for (i = 0; i < n; i++)
-		if (startup_variable(env[i])) {
-			theirs++;
-			if (theirs > mine)
-				return env[i];
-		}
+		if (startup_variable(env[i]) && !in_env(environ, mine, env[i]))
+			return env[i];
 	return NULL;
 }
 
@@ -491,6 +507,7 @@ static void NORETURN run_request(const int *fds,
 		.module = (int)r->module, .target = v[0],
 		.args = v + 1, .nargs = r->argc,
 		.env = v + 1 + r->argc, .nenv = r->envc,
+		.flags = v + 1 + r->argc + r->envc, .nflags = r->nflags,
 	};
 	size_t i;
 
@@ -523,7 +540,7 @@ static void NORETURN spare_wait(int fd, pid_t server)
 	pyrt_preload_rehearse();
 	if (read_request(fd, &r, fds, &strs) < 0)
 		_exit(0);
-	n = 1 + (size_t)r.argc + (size_t)r.envc;
+	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.nflags;
 	v = xcalloc(n, sizeof(*v));
 	if (split_strings(&strs, v, n) < 0)
 		_exit(127);
@@ -640,10 +657,10 @@ static void launch(int conn)
 		refuse(conn, "malformed request");
 		goto out;
 	}
-	n = 1 + (size_t)r.argc + (size_t)r.envc;
+	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.nflags;
 	v = xcalloc(n, sizeof(*v));
 	if (r.argc > PRELOAD_MAX_LEN || r.envc > PRELOAD_MAX_LEN ||
-	    split_strings(&strs, v, n) < 0) {
+	    r.nflags > PRELOAD_MAX_LEN || split_strings(&strs, v, n) < 0) {
 		close_fds(fds, PRELOAD_FDS);
 		refuse(conn, "malformed request");
 		goto out;
@@ -656,6 +673,13 @@ static void launch(int conn)
 		stale = 1;
 		close_fds(fds, PRELOAD_FDS);
 		refuse(conn, "stale");
+		goto out;
+	}
+	if (!same_strings(v + 1 + r.argc + r.envc, r.nflags,
+			  opts->python_flags)) {
+		close_fds(fds, PRELOAD_FDS);
+		refuse(conn, "python3's options (--python-flags) differ from "
+		       "the server's");
 		goto out;
 	}
 	if ((env = env_differs(v + 1 + r.argc, r.envc))) {
@@ -906,7 +930,8 @@ int preload_serve(const struct preload_opts *o)
 	close_inherited(listen_fd, ready[1]);
 	/* The server's handlers come after the interpreter's start, which
 	 * records the dispositions it finds as the ones its children have. */
-	if (pyrt_preload_start(o->dir, o->imports, o->learned) < 0 ||
+	if (pyrt_preload_start(o->dir, o->imports, o->learned,
+			       o->python_flags) < 0 ||
 	    setup_signals() < 0) {
 		cleanup();
 		return 1;

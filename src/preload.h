@@ -11,6 +11,7 @@ struct preload_opts {
 	const char *dir;	/* first on sys.path */
 	char **imports;		/* modules to import (NULL-terminated) */
 	char **learned;		/* and those, if they import */
+	char **python_flags;	/* python3's options (NULL-terminated) */
 	unsigned long idle_exit;	/* seconds without a launch; 0: never */
 	int foreground;
 	int no_spare;		/* fork at each launch, not ahead of it */
@@ -27,13 +28,13 @@ struct preload_opts {
 char *preload_socket_path(const char *name, int make_dir);
 
 /*
- * The modules "python3 -X importtime -c 'import NAME'" imports when run
- * in DIR, in the order they finished, appended to *IMPORTS (*N of them,
+ * The modules "python3 FLAGS -X importtime -c 'import NAME'" imports when
+ * run in DIR, in the order they finished, appended to *IMPORTS (*N of them,
  * NULL-terminated): 0, or -1 after reporting why not (the import failed:
  * its message is shown).
  */
-int preload_learn(const char *dir, const char *name, char ***imports,
-		  size_t *n);
+int preload_learn(const char *dir, const char *name, char *const *flags,
+		  char ***imports, size_t *n);
 
 /*
  * Serve launches on O's socket (or the one systemd passed, LISTEN_FDS)

@@ -221,9 +221,9 @@ void pyrt_re_free(struct pyrt_re *r)
 }
 
 int pyrt_preload_start(const char *dir, char *const *imports,
-		       char *const *optional)
+		       char *const *optional, char *const *flags)
 {
-	return load()->preload_start(dir, imports, optional);
+	return load()->preload_start(dir, imports, optional, flags);
 }
 
 char **pyrt_preload_files(void)

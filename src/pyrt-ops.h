@@ -32,7 +32,7 @@ struct pyrt_ops {
 			char **group1);
 	void (*re_free)(struct pyrt_re *r);
 	int (*preload_start)(const char *dir, char *const *imports,
-			     char *const *optional);
+			     char *const *optional, char *const *flags);
 	char **(*preload_files)(void);
 	char **(*preload_threads)(void);
 	pid_t (*preload_fork)(void);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "pyrt-int.h"
 
@@ -134,8 +135,51 @@ static int load_helper(void)
 	return helper ? 0 : -1;
 }
 
+/* CONFIG's command line "python3 FLAGS -c pass", parsed by python3's
+ * rules; set before anything else, since it pre-initializes Python
+ * (python3 -X dev, -X utf8, -E, -I change that too). */
+static PyStatus set_flags(PyConfig *config, char *const *flags)
+{
+	PyStatus status;
+	char **argv;
+	size_t i, n = 0;
+
+	while (flags[n])
+		n++;
+	argv = xcalloc(n + 4, sizeof(*argv));
+	argv[0] = PYTHON3;
+	for (i = 0; i < n; i++)
+		argv[i + 1] = flags[i];
+	argv[n + 1] = "-c";
+	argv[n + 2] = "pass";
+	config->parse_argv = 1;
+	status = PyConfig_SetBytesArgv(config, (Py_ssize_t)n + 3, argv);
+	free(argv);
+	return status;
+}
+
+/* CONFIG read, with the flags set_flags() gave it: 0, or -1 after
+ * saying why python3 refuses them or they name something to run. */
+static int check_flags(PyConfig *config)
+{
+	PyStatus status = PyConfig_Read(config);
+
+	if (PyStatus_Exception(status))
+		/* python3 said what it refused (or printed its help). */
+		return error("--python-flags: python3 refuses them%s%s",
+			     status.err_msg ? ": " : "",
+			     status.err_msg ? status.err_msg : "");
+	if (!config->run_command || wcscmp(config->run_command, L"pass\n") ||
+	    config->run_module || config->run_filename ||
+	    config->interactive || config->inspect ||
+	    config->argv.length != 1)
+		return error("--python-flags: only python3's options, not "
+			     "what to run (-c, -m, a script, -i)");
+	return 0;
+}
+
 int pyrt_preload_start(const char *dir, char *const *imports,
-		       char *const *optional)
+		       char *const *optional, char *const *flags)
 {
 	PyConfig config;
 	PyStatus status;
@@ -147,8 +191,16 @@ int pyrt_preload_start(const char *dir, char *const *imports,
 	 * its signal handlers, its program name for sys.executable. */
 	PyConfig_InitPythonConfig(&config);
 	config.parse_argv = 0;
-	status = PyConfig_SetBytesString(&config, &config.program_name,
-					 PYTHON3);
+	status = flags && flags[0] ? set_flags(&config, flags) :
+		PyStatus_Ok();
+	if (!PyStatus_Exception(status))
+		status = PyConfig_SetBytesString(&config, &config.program_name,
+						 PYTHON3);
+	if (!PyStatus_Exception(status) && flags && flags[0] &&
+	    check_flags(&config) < 0) {
+		PyConfig_Clear(&config);
+		return -1;
+	}
 	if (!PyStatus_Exception(status))
 		status = Py_InitializeFromConfig(&config);
 	PyConfig_Clear(&config);
@@ -446,6 +498,18 @@ static PyObject *str_list(PyObject *first, char *const *v, size_t n)
 	return l;
 }
 
+/* sys.flags.safe_path: 1, 0, or -1 with the exception set. */
+static int safe_path(void)
+{
+	PyObject *flags = PySys_GetObject("flags");	/* borrowed */
+	PyObject *v = flags ? PyObject_GetAttrString(flags, "safe_path") :
+		NULL;	/* new */
+	int r = v ? PyObject_IsTrue(v) : -1;
+
+	Py_XDECREF(v);
+	return r;
+}
+
 /*
  * sys.argv and sys.orig_argv as "python3 [-m] TARGET ARGS..." sets them,
  * and sys.path[0]: the current directory for a module, the directory of
@@ -470,8 +534,18 @@ static int set_argv_and_path(const struct pyrt_launch *l)
 	/* python3's own command line: its flags, then the same. */
 	exe = PySys_GetObject("executable");	/* borrowed */
 	if (!(orig = PyList_New(0)) ||	/* new */
-	    (exe && PyList_Append(orig, exe) < 0) ||
-	    (l->module && PyList_Append(orig, m) < 0) ||
+	    (exe && PyList_Append(orig, exe) < 0))
+		goto out;
+	for (i = 0; i < (Py_ssize_t)l->nflags; i++) {
+		PyObject *f = PyUnicode_DecodeFSDefault(l->flags[i]); /* new */
+
+		if (!f || PyList_Append(orig, f) < 0) {
+			Py_XDECREF(f);
+			goto out;
+		}
+		Py_DECREF(f);
+	}
+	if ((l->module && PyList_Append(orig, m) < 0) ||
 	    PyList_Append(orig, target) < 0)
 		goto out;
 	for (i = 1; i < PyList_GET_SIZE(argv); i++)
@@ -502,6 +576,12 @@ static int set_argv_and_path(const struct pyrt_launch *l)
 		goto out;
 	if (!path || !PyList_Check(path)) {
 		PyErr_SetString(PyExc_RuntimeError, "sys.path is not a list");
+		goto out;
+	}
+	/* python3 -P (or -I) puts nothing first: the server's tree out. */
+	if ((ret = safe_path()) != 0) {
+		if (ret > 0 && PyList_GET_SIZE(path))
+			ret = PyList_SetSlice(path, 0, 1, NULL);
 		goto out;
 	}
 	if (PyList_GET_SIZE(path)) {

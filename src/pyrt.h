@@ -102,14 +102,16 @@ void pyrt_re_free(struct pyrt_re *r);
 
 /*
  * The preloader's interpreter (pyrt-preload.c), configured as
- * /usr/bin/python3 would be, not isolated.  pyrt_preload_start() starts it
- * with DIR first on sys.path, imports IMPORTS and then those of OPTIONAL
- * that import without an error (both NULL-terminated; may be NULL), and
- * freezes what it allocated out of the collector's reach:
- * 0, or -1 after reporting why.
+ * /usr/bin/python3 would be with the options FLAGS (python3's, as its
+ * command line has them: NULL-terminated), not isolated.
+ * pyrt_preload_start() starts it with DIR first on sys.path, imports
+ * IMPORTS and then those of OPTIONAL that import without an error (both
+ * NULL-terminated; may be NULL), and freezes what it allocated out of the
+ * collector's reach: 0, or -1 after reporting why (FLAGS that python3
+ * refuses, or that name something to run).
  */
 int pyrt_preload_start(const char *dir, char *const *imports,
-		       char *const *optional);
+		       char *const *optional, char *const *flags);
 /* The absolute paths of the loaded modules' files, and the names of the
  * Python threads other than the main one: NULL-terminated new arrays
  * (free_strings()). */
@@ -128,6 +130,8 @@ struct pyrt_launch {
 	size_t nargs;
 	char *const *env;
 	size_t nenv;
+	char *const *flags;	/* python3's options, the server's */
+	size_t nflags;
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals

@@ -356,6 +356,23 @@ int write_full(int fd, const void *p, size_t len)
 	return 0;
 }
 
+char **add_words(char **v, size_t *n, const char *s)
+{
+	for (;;) {
+		size_t len;
+
+		s += strspn(s, " \t\n");
+		if (!*s)
+			break;
+		len = strcspn(s, " \t\n");
+		v = xrealloc(v, (*n + 2) * sizeof(*v));
+		v[(*n)++] = xasprintf("%.*s", (int)len, s);
+		v[*n] = NULL;
+		s += len;
+	}
+	return v;
+}
+
 int send_fds(int sock, const void *p, size_t len, const int *fds,
 	     size_t nfds)
 {

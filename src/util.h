@@ -81,6 +81,9 @@ char *abs_path(const char *path);
  * read_full returns the number read (less only at end of file) or -1. */
 ssize_t read_full(int fd, void *p, size_t len);
 int write_full(int fd, const void *p, size_t len);
+/* The words of S (separated by blanks) appended to the NULL-terminated
+ * array V of *N new strings; V as reallocated. */
+char **add_words(char **v, size_t *n, const char *s);
 /* Send LEN bytes of P on socket SOCK in one message, with the NFDS (at
  * most 8) descriptors FDS (SCM_RIGHTS), without SIGPIPE: 0, or -1 with
  * errno set (a short send is EMSGSIZE). */

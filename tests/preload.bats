@@ -445,6 +445,7 @@ PY
 	cat >profile <<PROFILE
 DIR=$APP
 IMPORTS=lib,json
+FLAGS="-O -X dev"
 OPTIONS="--idle-exit 5"
 PROFILE
 	# ExecStart as systemd expands it: \${X} one word, \$X split.
@@ -464,8 +465,10 @@ PROFILE
 		2>unit.log 3>&- &
 	ACTIVATOR=$!
 	for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/unit" ] && break; sleep 0.1; done
-	run -0 "$PYPRIME" launch --no-fallback --socket "$XDG_RUNTIME_DIR/unit" -m probe
+	run -0 "$PYPRIME" launch --no-fallback --socket "$XDG_RUNTIME_DIR/unit" \
+		--python-flags "-O -X dev" -m probe
 	assert_line "lib 1"
+	assert_line "orig_argv ['-O', '-X', 'dev', '-m', 'probe']"
 	run -0 cat unit.log
 	assert_line --partial "serving 'unit'"
 }
@@ -575,4 +578,50 @@ children() {
 	done
 	run kill -0 "$spare"
 	assert_failure
+}
+
+@test "--python-flags: the app runs as python3 with those options runs it; a launch asking for others runs python3" {
+	start_server t --python-flags "-O -X dev" --python-flags -u
+	printf 'import sys\nprint(sys.flags.optimize, sys.flags.dev_mode, sys.stdout.write_through)\nassert False\nprint("asserts off")\n' >flags.py
+	run --separate-stderr "$PYPRIME" launch --no-fallback --python-flags "-O -X dev -u" t flags.py
+	local out=$output st=$status
+	run --separate-stderr "$PYTHON" -O -X dev -u flags.py
+	[ "$st" = "$status" ] || fail "status $st, python3's $status"
+	[ "$out" = "$output" ] || fail "$(printf 'launch:\n%s\npython3:\n%s' "$out" "$output")"
+	assert_output "$(printf '1 True True\nasserts off')"
+	run -0 "$PYPRIME" launch --no-fallback --python-flags "-O -X dev -u" t -m probe
+	assert_line "orig_argv ['-O', '-X', 'dev', '-u', '-m', 'probe']"
+	# Other options (or none): refused, and python3 runs with the launch's.
+	run --separate-stderr "$PYPRIME" launch --no-fallback t flags.py
+	assert_failure
+	assert_equal "$stderr" "pyprime: the server refused the launch: python3's options (--python-flags) differ from the server's"
+	run --separate-stderr "$PYPRIME" launch --python-flags -OO t flags.py
+	assert_success
+	out=$output
+	run -0 "$PYTHON" -OO flags.py
+	assert_equal "$out" "$output"
+	assert_line --partial "2 False"
+}
+
+@test "--python-flags -I: nothing first on sys.path, as under python3 -I" {
+	start_server t --python-flags -I
+	run --separate-stderr "$PYPRIME" launch --no-fallback --python-flags -I t sub/script.py
+	local out=$output st=$status
+	run --separate-stderr "$PYTHON" -I sub/script.py
+	[ "$st" = "$status" ] || fail "status $st, python3's $status"
+	[ "$out" = "$output" ] || fail "$(printf 'launch:\n%s\npython3:\n%s' "$out" "$output")"
+	refute_output --partial "'$APP"
+}
+
+@test "--python-flags that python3 refuses, or that name what to run, stop the server with a message" {
+	run pyprime preload --python-flags "-m lib" t
+	assert_failure 1
+	assert_output --partial "--python-flags: only python3's options, not what to run"
+	run pyprime preload --python-flags "-Z" t
+	assert_failure 1
+	assert_output --partial "--python-flags: python3 refuses them"
+	run pyprime preload --python-flags "other.py" t
+	assert_failure 1
+	run ls "$XDG_RUNTIME_DIR/pyprime"
+	refute_output --partial "t"
 }
