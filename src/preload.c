@@ -27,6 +27,9 @@
 
 /* How long a client may take to send its request. */
 #define REQUEST_TIMEOUT 5
+/* A launch whose child still runs after that long gets the next spare
+ * forked meanwhile (one that ends sooner, as soon as it ends). */
+#define SPARE_DELAY_MS 50
 
 struct child {
 	pid_t pid;
@@ -57,6 +60,7 @@ static struct {
 	pid_t pid;
 	int fd;
 } spare = { 0, -1 };
+static int spare_wanted = 1;	/* not since one died unused */
 static struct timespec last_active;
 
 static void on_signal(int sig)
@@ -560,8 +564,10 @@ static void make_spare(void)
 	pid_t pid, server = getpid();
 	int sv[2];
 
-	if (opts->no_spare || spare.pid > 0 || stale)
+	if (opts->no_spare || !spare_wanted || spare.pid > 0 || stale)
 		return;
+	/* Until the next launch. */
+	spare_wanted = 0;
 	if (other_threads(&why)) {
 		buf_release(&why);
 		return;
@@ -582,6 +588,7 @@ static void make_spare(void)
 	setpgid(pid, pid);
 	spare.pid = pid;
 	spare.fd = sv[0];
+	spare_wanted = 1;
 }
 
 static void kill_spare(void)
@@ -717,6 +724,7 @@ static void launch(int conn)
 	setpgid(pid, pid);
 	send_reply(conn, PRELOAD_STARTED, (int)pid, NULL);
 	add_child(pid, conn);
+	spare_wanted = 1;
 out:
 	clock_gettime(CLOCK_MONOTONIC, &last_active);
 	free(v);
@@ -739,6 +747,7 @@ static void reap(void)
 			close(spare.fd);
 			spare.pid = 0;
 			spare.fd = -1;
+			spare_wanted = 0;
 			continue;
 		}
 		if (i == nchildren)
@@ -748,7 +757,8 @@ static void reap(void)
 		children[i] = children[--nchildren];
 		clock_gettime(CLOCK_MONOTONIC, &last_active);
 	}
-	make_spare();
+	if (!nchildren)
+		make_spare();
 }
 
 static void cleanup(void)
@@ -791,24 +801,42 @@ static int NORETURN run_again(void)
 	die_errno("cannot run the server again");
 }
 
-static long idle_left_ms(void)
+/* Milliseconds since the last launch or child's end. */
+static long quiet_ms(void)
 {
 	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - last_active.tv_sec) * 1000 +
+		(now.tv_nsec - last_active.tv_nsec) / 1000000;
+}
+
+static long idle_left_ms(void)
+{
 	long ms;
 
 	if (!opts->idle_exit || nchildren)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(opts->idle_exit * 1000) -
-		((now.tv_sec - last_active.tv_sec) * 1000 +
-		 (now.tv_nsec - last_active.tv_nsec) / 1000000);
+	ms = (long)(opts->idle_exit * 1000) - quiet_ms();
+	return ms > 0 ? ms : 0;
+}
+
+/* How long poll() may wait before the next spare is due: -1 (none is
+ * due), 0 (it is now), or milliseconds. */
+static long spare_due_ms(void)
+{
+	long ms;
+
+	if (opts->no_spare || !spare_wanted || spare.pid > 0 || stale)
+		return -1;
+	ms = SPARE_DELAY_MS - quiet_ms();
 	return ms > 0 ? ms : 0;
 }
 
 static int serve(void)
 {
 	struct pollfd p[2];
-	long timeout;
+	long timeout, due;
 	int conn;
 
 	clock_gettime(CLOCK_MONOTONIC, &last_active);
@@ -818,6 +846,12 @@ static int serve(void)
 		timeout = idle_left_ms();
 		if (timeout == 0)
 			break;
+		if ((due = spare_due_ms()) == 0) {
+			make_spare();
+			continue;
+		}
+		if (due > 0 && (timeout < 0 || due < timeout))
+			timeout = due;
 		p[0] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
 		p[1] = (struct pollfd){ listen_fd, POLLIN, 0 };
 		if (poll(p, 2, timeout > INT32_MAX ? -1 : (int)timeout) < 0) {

@@ -625,3 +625,23 @@ children() {
 	run ls "$XDG_RUNTIME_DIR/pyprime"
 	refute_output --partial "t"
 }
+
+@test "while a launched app runs on, the next spare is forked and serves the next launch" {
+	start_server t
+	local pid first spare
+	pid=$(server_pid t)
+	"$PYPRIME" launch --no-fallback t waiter.py app.pid >waiter.out &
+	for _ in $(seq 50); do [ -s app.pid ] && break; sleep 0.1; done
+	first=$(cat app.pid)
+	sleep 0.5
+	run children "$pid"
+	[ "${#lines[@]}" = 2 ] || fail "children of the server: ${lines[*]}"
+	spare=$(children "$pid" | grep -vx "$first")
+	printf 'import os\nprint(os.getpid())\n' >pid.py
+	run -0 "$PYPRIME" launch --no-fallback t pid.py
+	assert_output "$spare"
+	kill -TERM "$first"
+	wait
+	run cat waiter.out
+	assert_line "got TERM"
+}

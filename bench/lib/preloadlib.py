@@ -4,18 +4,22 @@ with its pycs (warm) and as "pyprime launch" runs it, from a server that
 
     preloadlib.py app PYPRIME TREE MODULE SOCKET RUNS [--import MOD ...]
 
-From TREE (its pycs written, the page cache warm): starts
+From TREE (its pycs written, the page cache warm): starts two servers,
 "pyprime preload --foreground --socket SOCKET -C TREE [--learn | --import
-MOD,...] MODULE", then, RUNS rounds, the tool going first alternating:
+MOD,...] MODULE" and the same with --no-spare on SOCKET.nospare, then,
+RUNS rounds, python3 and the launches going first in turn:
 
     python3 -m MODULE                     (/usr/bin/python3)
     pyprime launch --no-fallback --socket SOCKET -m MODULE
     pyprime launch ... trivial.py         (a script that does nothing)
+    the same again at once, before the server has its next spare
+    the first two from the --no-spare server
     the fork itself: a child the server's size forked and reaped
 
 Each must give python3's output and status.  Then 20 launches at once of a
-probe that prints its argument, each checked, and the server's RSS and PSS
-while idle.  Prints "key value" lines, times in milliseconds (medians).
+probe that prints its argument, each checked.  The memory of each server
+while idle: its RSS and PSS, its spare's PSS and USS, the sum of the PSS.
+Prints "key value" lines, times in milliseconds (medians), sizes in KiB.
 
 Runs under /usr/bin/python3 -B with the standard library only.
 """
@@ -92,14 +96,53 @@ def wait_ready(pyprime, sock, tree, server, deadline=120):
 
 
 def memory(pid):
-    """RSS and PSS of PID in KiB, from smaps_rollup."""
+    """RSS, PSS and USS of PID in KiB, from smaps_rollup."""
     got = {}
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("Rss", "Pss"):
+            if key in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
                 got[key] = int(rest.split()[0])
-    return got.get("Rss", 0), got.get("Pss", 0)
+    return (got.get("Rss", 0), got.get("Pss", 0),
+            got.get("Private_Clean", 0) + got.get("Private_Dirty", 0))
+
+
+def children(pid):
+    """The pids of PID's children."""
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def idle_memory(server, prefix):
+    """The idle server's memory, and its spare's (if it has one), as
+    "key value" lines."""
+    rss, pss, _ = memory(server.pid)
+    print("%s_rss_kib %d" % (prefix, rss))
+    print("%s_pss_kib %d" % (prefix, pss))
+    spare_pss = spare_uss = 0
+    for pid in children(server.pid):
+        _, p, u = memory(pid)
+        spare_pss += p
+        spare_uss += u
+    print("%s_spare_pss_kib %d" % (prefix, spare_pss))
+    print("%s_spare_uss_kib %d" % (prefix, spare_uss))
+    print("%s_total_pss_kib %d" % (prefix, pss + spare_pss))
+
+
+def start(cmd, tree, log, pyprime, sock):
+    """The server CMD, once it serves."""
+    server = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=tree)
+    wait_ready(pyprime, sock, tree, server)
+    return server
+
+
+def stop(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def app(argv):
@@ -110,36 +153,54 @@ def app(argv):
     for name, text in (("trivial.py", TRIVIAL), ("probe.py", PROBE)):
         with open(name, "w") as f:
             f.write(text)
-    cmd = [pyprime, "preload", "--foreground", "--socket", sock, "-C", tree]
+    cmd = [pyprime, "preload", "--foreground", "-C", tree]
     cmd += ["--import", ",".join(imports)] if imports else ["--learn"]
     cmd.append(module)
+    nosock = sock + ".nospare"
     log = open(sock + ".bench.log", "w")
     t = time.perf_counter()
-    server = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=tree)
+    server = start(cmd[:3] + ["--socket", sock] + cmd[3:], tree, log,
+                   pyprime, sock)
+    nospare = None
     try:
-        wait_ready(pyprime, sock, tree, server)
         print("server_start_ms %.1f" % ((time.perf_counter() - t) * 1000))
+        nospare = start(cmd[:3] + ["--socket", nosock, "--no-spare"] +
+                        cmd[3:], tree, log, pyprime, nosock)
         time.sleep(1)
-        rss, pss = memory(server.pid)
-        print("server_rss_kib %d" % rss)
-        print("server_pss_kib %d" % pss)
+        idle_memory(server, "server")
+        idle_memory(nospare, "nospare")
 
-        python = [PY, "-m", module]
-        launch = [pyprime, "launch", "--no-fallback", "--socket", sock,
-                  "-m", module]
-        trivial = [pyprime, "launch", "--no-fallback", "--socket", sock,
-                   "trivial.py"]
-        _, want, wstatus = run(python, tree)
+        def launcher(s, *what):
+            return [pyprime, "launch", "--no-fallback", "--socket", s] + \
+                list(what)
+        runs_of = {
+            "python": [PY, "-m", module],
+            "launch": launcher(sock, "-m", module),
+            "trivial": launcher(sock, "trivial.py"),
+            "again": launcher(sock, "trivial.py"),
+            "nospare_launch": launcher(nosock, "-m", module),
+            "nospare_trivial": launcher(nosock, "trivial.py"),
+        }
+        _, want, wstatus = run(runs_of["python"], tree)
         if wstatus != 0:
             die("python3 -m %s: status %d" % (module, wstatus))
-        times = {"python": [], "launch": [], "trivial": []}
+        times = {k: [] for k in runs_of}
         for i in range(runs + 1):
-            order = ["python", "launch"] if i % 2 else ["launch", "python"]
-            for which in order + ["trivial"]:
-                argv_ = {"python": python, "launch": launch,
-                         "trivial": trivial}[which]
+            # python3 and the launches take turns going first.  A
+            # launch follows a run from elsewhere, as launches of one
+            # app are spaced in use, but for "again": a trivial launch
+            # right after another, before the next spare is ready.
+            if i % 2:
+                order = ["python", "launch", "nospare_launch", "trivial",
+                         "again", "nospare_trivial"]
+            else:
+                order = ["nospare_launch", "launch", "python",
+                         "nospare_trivial", "trivial", "again"]
+            for which in order:
+                argv_ = runs_of[which]
                 elapsed, out, status = run(argv_, tree)
-                expect = b"" if which == "trivial" else want
+                expect = want if which.endswith("launch") or \
+                    which == "python" else b""
                 if status != 0 or out != expect:
                     die("%s: status %d, output %r, not %r" %
                         (" ".join(argv_), status, out[:200], expect[:200]))
@@ -156,8 +217,7 @@ def app(argv):
         print("fork_ms %.2f" % float(out))
 
         # 20 launches at once, each checked.
-        procs = [subprocess.Popen([pyprime, "launch", "--no-fallback",
-                                   "--socket", sock, "probe.py", str(k)],
+        procs = [subprocess.Popen(launcher(sock, "probe.py", str(k)),
                                   stdout=subprocess.PIPE, cwd=tree)
                  for k in range(20)]
         good = 0
@@ -167,15 +227,12 @@ def app(argv):
                 good += 1
         print("concurrent_ok %d" % good)
         print("concurrent_of 20")
-        rss, pss = memory(server.pid)
-        print("server_pss_after_kib %d" % pss)
+        time.sleep(1)
+        print("server_pss_after_kib %d" % memory(server.pid)[1])
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
+        if nospare:
+            stop(nospare)
         log.close()
 
 
