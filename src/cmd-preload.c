@@ -80,6 +80,7 @@ int cmd_preload(int argc, char **argv)
 	struct preload_opts o = { 0 };
 	const char *dir = ".";
 	char **imports = xcalloc(1, sizeof(char *)), *socket = NULL;
+	char *path = NULL, *pages = NULL;
 	char **learned = xcalloc(1, sizeof(char *));
 	char **flags = xcalloc(1, sizeof(char *));
 	size_t nimports = 0, nlearned = 0, nflags = 0;
@@ -148,9 +149,17 @@ int cmd_preload(int argc, char **argv)
 	    !(socket = preload_socket_path(o.name, 1)))
 		goto out;
 	o.socket = socket;
+	if (socket)
+		pages = xasprintf("%s.pages", socket);
+	else if (getenv("XDG_RUNTIME_DIR") &&
+		 (path = preload_socket_path(o.name, 0)))
+		pages = xasprintf("%s.pages", path);
+	o.pages = pages;
 	ret = preload_serve(&o);
 out:
 	free(socket);
+	free(path);
+	free(pages);
 	free((char *)o.dir);
 	free_strings(imports);
 	free_strings(learned);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "preload-wire.h"
+#include "pages.h"
 #include "preload.h"
 #include "pyrt.h"
 #include "util.h"
@@ -512,6 +513,7 @@ static void NORETURN run_request(const int *fds,
 		.args = v + 1, .nargs = r->argc,
 		.env = v + 1 + r->argc, .nenv = r->envc,
 		.flags = v + 1 + r->argc + r->envc, .nflags = r->nflags,
+		.pages = opts->pages,
 	};
 	size_t i;
 
@@ -542,6 +544,8 @@ static void NORETURN spare_wait(int fd, pid_t server)
 	if (getppid() != server)
 		_exit(0);
 	pyrt_preload_rehearse();
+	if (opts->pages)
+		pages_prefault(opts->pages);
 	if (read_request(fd, &r, fds, &strs) < 0)
 		_exit(0);
 	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.nflags;
@@ -761,9 +765,17 @@ static void reap(void)
 		make_spare();
 }
 
+/* The pages a launch wrote are for this server's code only. */
+static void forget_pages(void)
+{
+	if (opts->pages)
+		unlink(opts->pages);
+}
+
 static void cleanup(void)
 {
 	kill_spare();
+	forget_pages();
 	if (owns_socket && opts->socket)
 		unlink(opts->socket);
 }
@@ -797,6 +809,7 @@ static int NORETURN run_again(void)
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	kill_spare();
+	forget_pages();
 	execv("/proc/self/exe", argv);
 	die_errno("cannot run the server again");
 }
@@ -971,6 +984,7 @@ int preload_serve(const struct preload_opts *o)
 		return 1;
 	}
 	remember_files();
+	forget_pages();
 	if (ready[1] >= 0) {
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {

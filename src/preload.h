@@ -15,6 +15,8 @@ struct preload_opts {
 	unsigned long idle_exit;	/* seconds without a launch; 0: never */
 	int foreground;
 	int no_spare;		/* fork at each launch, not ahead of it */
+	const char *pages;	/* where the pages a launch wrote are kept
+				 * for the spares (NULL: nowhere) */
 	char **argv;		/* the command from "preload" on, to run
 				 * again when the code changed */
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "pages.h"
 #include "pyrt-int.h"
 
 #define PYTHON3 "/usr/bin/python3"
@@ -819,6 +820,9 @@ finish:
 	 * costs a preloaded app most). */
 	if (finish() < 0)
 		status = 120;
+	/* The first launch teaches the spares what to copy ahead. */
+	if (l->pages && access(l->pages, F_OK) < 0)
+		pages_record(l->pages);
 	if (sigint) {
 		signal(SIGINT, SIG_DFL);
 		kill(getpid(), SIGINT);

@@ -132,6 +132,8 @@ struct pyrt_launch {
 	size_t nenv;
 	char *const *flags;	/* python3's options, the server's */
 	size_t nflags;
+	const char *pages;	/* if no such file yet, the child records
+				 * there the pages it wrote (pages.h) */
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals

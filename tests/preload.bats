@@ -645,3 +645,26 @@ children() {
 	run cat waiter.out
 	assert_line "got TERM"
 }
+
+@test "the first launch records the pages it wrote; each later spare copies them ahead; the record goes with the server" {
+	start_server t
+	local pid pages=$XDG_RUNTIME_DIR/pyprime/t.pages spare listed kib
+	pid=$(server_pid t)
+	[ ! -e "$pages" ]
+	run -0 "$PYPRIME" launch --no-fallback t -m probe
+	[ -s "$pages" ]
+	# Page-aligned ranges of this process's memory.
+	run awk '$1 !~ /^[0-9a-f]+$/ || $2 !~ /^[1-9][0-9]*$/ || $1 !~ /000$/' "$pages"
+	assert_output ""
+	listed=$(awk '{ n += $2 } END { print n * 4 }' "$pages")
+	sleep 0.5
+	spare=$(children "$pid")
+	[ -n "$spare" ]
+	kib=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$spare/smaps_rollup")
+	[ "$kib" -ge $((listed / 2)) ] || fail "the spare has $kib KiB of its own, the record lists $listed"
+	run -0 "$PYPRIME" launch --no-fallback t -m probe
+	assert_line "lib 1"
+	kill -TERM "$pid"
+	for _ in $(seq 50); do [ -e "$pages" ] || break; sleep 0.1; done
+	[ ! -e "$pages" ]
+}

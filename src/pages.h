@@ -1,0 +1,31 @@
+/*
+ * pages.h: the pages a launched app wrote, remembered so that the next
+ * spare child of "pyprime preload" copies them before a launch waits for
+ * it (pages.c).
+ *
+ * After fork(), every page the server and its child share is copied at
+ * the child's first write to it, one page fault each: for a preloaded
+ * app that is most of what a launch costs.  The first launch's child
+ * records which pages it holds of its own by the end; each spare then
+ * copies those ahead, in one madvise(MADV_POPULATE_WRITE) per range.
+ */
+#ifndef PAGES_H
+#define PAGES_H
+
+/*
+ * Write to PATH (replacing it atomically) the ranges of pages of this
+ * process's private writable mappings that are mapped only by it (as
+ * /proc/self/pagemap says): one "ADDRESS COUNT" line (hexadecimal,
+ * decimal) per range.  0, or -1 (nothing written; nothing said).
+ */
+int pages_record(const char *path);
+
+/*
+ * Copy the ranges PATH lists into this process's own memory, as writes
+ * would (MADV_POPULATE_WRITE), where this process has them mapped
+ * private and writable; contents are unchanged.  The number of pages
+ * copied; 0 when there is no such file (or the kernel cannot).
+ */
+long pages_prefault(const char *path);
+
+#endif
