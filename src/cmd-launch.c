@@ -2,6 +2,7 @@
  * cmd-launch.c: "pyprime launch": run a module or script through a
  * preloaded server, or through /usr/bin/python3 when none can.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 static const char usage[] =
 	"usage: pyprime launch [--socket path | NAME] [--no-fallback]\n"
-	"                      (-m module | script) [args...]\n";
+	"                      [--memory file] (-m module | script) [args...]\n";
 
 static const char help[] =
 	"\n"
@@ -28,22 +29,26 @@ static const char help[] =
 	"      --socket path         the server's socket (default:\n"
 	"                            $XDG_RUNTIME_DIR/pyprime/NAME)\n"
 	"      --no-fallback         fail (status 1) rather than run python3\n"
+	"      --memory file         the child writes its /proc/self/smaps_rollup\n"
+	"                            to file as it ends, after its atexit\n"
+	"                            handlers (left empty when python3 runs)\n"
 	"  -m module                 run the module, as \"python3 -m\"\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_SOCKET = 256, OPT_NO_FALLBACK };
+enum { OPT_SOCKET = 256, OPT_NO_FALLBACK, OPT_MEMORY };
 
 static const struct option longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 int cmd_launch(int argc, char **argv)
 {
-	struct launch_opts o = { 0 };
-	const char *socket = NULL, *name = NULL;
+	struct launch_opts o = { .memory_fd = -1 };
+	const char *socket = NULL, *name = NULL, *memory = NULL;
 	char *path = NULL;
 	int c, ret;
 
@@ -65,6 +70,9 @@ int cmd_launch(int argc, char **argv)
 			break;
 		case OPT_NO_FALLBACK:
 			o.no_fallback = 1;
+			break;
+		case OPT_MEMORY:
+			memory = optarg;
 			break;
 		case 'm':
 			o.module = 1;
@@ -90,6 +98,14 @@ int cmd_launch(int argc, char **argv)
 	if (!socket && !name)
 		return usage_error(usage, "no server NAME or --socket");
 	o.args = argv + optind;
+	if (memory) {
+		o.memory_fd = open(memory, O_WRONLY | O_CREAT | O_TRUNC |
+				   O_CLOEXEC, 0666);
+		if (o.memory_fd < 0) {
+			error_errno("cannot open '%s'", memory);
+			return 1;
+		}
+	}
 	/* No XDG_RUNTIME_DIR (a bare session): python3, without a word
 	 * unless asked to fail. */
 	if (socket)

@@ -11,6 +11,8 @@ struct launch_opts {
 	int module;		/* 1: "-m target" */
 	const char *target;	/* the module or script */
 	char **args;		/* its arguments (NULL-terminated) */
+	int memory_fd;		/* -1, or a file the child copies its
+				 * /proc/self/smaps_rollup to as it ends */
 };
 
 /*

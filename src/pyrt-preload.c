@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pyrt-int.h"
+#include "smaps.h"
 
 #define PYTHON3 "/usr/bin/python3"
 
@@ -739,6 +740,9 @@ finish:
 	 * costs a preloaded app most). */
 	if (finish() < 0)
 		status = 120;
+	/* The memory the app ended with, once it can no longer change. */
+	if (l->memory_fd >= 0)
+		smaps_copy_self(l->memory_fd);
 	if (sigint) {
 		signal(SIGINT, SIG_DFL);
 		kill(getpid(), SIGINT);

@@ -128,6 +128,8 @@ struct pyrt_launch {
 	size_t nargs;
 	char *const *env;
 	size_t nenv;
+	int memory_fd;		/* -1, or where the child copies its
+				 * smaps_rollup as it ends (smaps.h) */
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals
