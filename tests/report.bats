@@ -274,6 +274,30 @@ PY
 	rsvg-convert -o "$BATS_TEST_TMPDIR/p.png" "$OUT/p.svg"
 }
 
+@test "preloaded, --markdown: its memory table" {
+	run -0 env SMALL_LOG=/dev/null "$PYPRIME" report -q -r 1 -w 0 --variants preloaded \
+		--states warm --media disk --top 0 -C "$DISKDIR/small" --scratch "$DISKDIR" \
+		--markdown -m small
+	assert_line --regexp '^\| preloaded +\| +[0-9.]+ \| +[0-9.]+ [kM]?B \| +2 \|$'
+	assert_line '## Memory of the preloaded variant (kB)'
+	assert_line '| medium | state | server RSS | server PSS | child USS |'
+	assert_line --regexp '^\| disk \| warm \| [0-9]+ \| [0-9]+ \| [0-9]+ \|$'
+}
+
+@test "preloaded: a module the server cannot import fails the variant with its message" {
+	local tree=$BATS_TEST_TMPDIR/bad
+	mkdir "$tree"
+	printf 'raise ValueError("not today")\n' >"$tree/bad.py"
+	run --separate-stderr -1 pyprime report -q -r 1 -w 0 --variants preloaded \
+		--media disk --top 0 -C "$tree" --scratch "$BATS_TEST_TMPDIR" \
+		--json "$BATS_TEST_TMPDIR/j" -m bad
+	[[ $stderr == *"preloaded, warm, disk: the program failed: the server ended before serving:"*"ValueError: not today"* ]]
+	[[ $stderr == *"preloaded, cold, disk: the program failed: the server did not start"* ]]
+	json "$BATS_TEST_TMPDIR/j" 'all(c["failed"] and c["server_pss_kb"] is None and c["child_uss_kb"] is None for c in j["cells"]) or exit(1)'
+	run -0 find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'pyprime-report*'
+	assert_output ""
+}
+
 @test "preloaded, Ctrl-C: the servers are stopped and their sockets gone" {
 	local scratch=$BATS_TEST_TMPDIR/scratch
 	mkdir "$scratch"
