@@ -312,10 +312,13 @@ PY
 	done
 	run -0 find "$scratch" -name 'preload-*' -type s
 	assert_equal "${#lines[@]}" 2
+	local sockets=("${lines[@]}")
 	sleep 0.5
 	kill -INT "$pid"
 	wait "$pid" || status=$?
 	[ "$status" = 130 ]
+	assert_not_exists "${sockets[0]}"
+	assert_not_exists "${sockets[1]}"
 	run -0 ls -A "$scratch"
 	assert_output ""
 	run ! pgrep -f "preload -C $scratch"
