@@ -2,6 +2,7 @@
  * cmd-launch.c: "pyprime launch": run a module or script through a
  * preloaded server, or through /usr/bin/python3 when none can.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,8 @@
 
 static const char usage[] =
 	"usage: pyprime launch [--socket path | NAME] [--no-fallback]\n"
-	"                      [--python-flags flags] (-m module | script)\n"
-	"                      [args...]\n";
+	"                      [--python-flags flags] [--memory file]\n"
+	"                      (-m module | script) [args...]\n";
 
 static const char help[] =
 	"\n"
@@ -32,23 +33,27 @@ static const char help[] =
 	"      --python-flags flags  python3's options the app runs with, as\n"
 	"                            one argument (\"-O -X dev\"): the server's\n"
 	"                            must be the same\n"
+	"      --memory file         the child writes its /proc/self/smaps_rollup\n"
+	"                            to file as it ends, after its atexit\n"
+	"                            handlers (left empty when python3 runs)\n"
 	"  -m module                 run the module, as \"python3 -m\"\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_SOCKET = 256, OPT_NO_FALLBACK, OPT_PYTHON_FLAGS };
+enum { OPT_SOCKET = 256, OPT_NO_FALLBACK, OPT_PYTHON_FLAGS, OPT_MEMORY };
 
 static const struct option longopts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
 	{ "python-flags", required_argument, NULL, OPT_PYTHON_FLAGS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 int cmd_launch(int argc, char **argv)
 {
-	struct launch_opts o = { 0 };
-	const char *socket = NULL, *name = NULL;
+	struct launch_opts o = { .memory_fd = -1 };
+	const char *socket = NULL, *name = NULL, *memory = NULL;
 	char *path = NULL;
 	size_t nflags = 0;
 	int c, ret;
@@ -76,6 +81,9 @@ int cmd_launch(int argc, char **argv)
 		case OPT_PYTHON_FLAGS:
 			o.python_flags = add_words(o.python_flags, &nflags,
 						   optarg);
+			break;
+		case OPT_MEMORY:
+			memory = optarg;
 			break;
 		case 'm':
 			o.module = 1;
@@ -109,6 +117,15 @@ int cmd_launch(int argc, char **argv)
 		goto out;
 	}
 	o.args = argv + optind;
+	if (memory) {
+		o.memory_fd = open(memory, O_WRONLY | O_CREAT | O_TRUNC |
+				   O_CLOEXEC, 0666);
+		if (o.memory_fd < 0) {
+			error_errno("cannot open '%s'", memory);
+			ret = 1;
+			goto out;
+		}
+	}
 	/* No XDG_RUNTIME_DIR (a bare session): python3, without a word
 	 * unless asked to fail. */
 	if (socket)

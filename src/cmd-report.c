@@ -1,7 +1,7 @@
 /*
  * cmd-report.c: "pyprime report": build a tree's variants (source,
- * stripped, pycs, -OO pycs, sourceless) and time each warm and cold, on
- * disk and on a RAM disk, interleaved.
+ * stripped, pycs, -OO pycs, sourceless; the pycs served by a preloader)
+ * and time each warm and cold, on disk and on a RAM disk, interleaved.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,8 +32,8 @@ static const char help[] =
 	"  -C, --tree dir            the application tree\n"
 	"  -r, --runs runs           counted runs of each variant (default 10)\n"
 	"  -w, --warmup runs         uncounted runs first (default 1)\n"
-	"      --variants list       of source, stripped, pyc, pyc-O2, sourceless\n"
-	"                            (default: all)\n"
+	"      --variants list       of source, stripped, pyc, pyc-O2, sourceless,\n"
+	"                            preloaded (default: all but preloaded)\n"
 	"      --states list         of warm, cold (default: both)\n"
 	"      --media list          of disk, ram (default: both)\n"
 	"      --purge what          before a cold run: tree, all (default) or\n"
@@ -117,7 +117,7 @@ int cmd_report(int argc, char **argv)
 	struct report_opts o = {
 		.t.prog.python = "/usr/bin/python3",
 		.t.runs = 10, .t.warmup = 1, .t.top = 10, .t.purge = PURGE_ALL,
-		.variants = (1u << NVARIANTS) - 1, .states = 3, .media = 3,
+		.variants = REPORT_DEFAULT_VARIANTS, .states = 3, .media = 3,
 		.scratch = "/var/tmp",
 	};
 	int c, ret;
@@ -137,8 +137,9 @@ int cmd_report(int argc, char **argv)
 			if (parse_set(optarg, report_variants, NVARIANTS,
 				      &o.variants) < 0)
 				return usage_error(usage, "--variants takes"
-					" source, stripped, pyc, pyc-O2 and"
-					" sourceless, not '%s'", optarg);
+					" source, stripped, pyc, pyc-O2,"
+					" sourceless and preloaded, not '%s'",
+					optarg);
 			break;
 		case OPT_STATES:
 			if (parse_set(optarg, report_states, 2, &o.states) < 0)
@@ -174,6 +175,10 @@ int cmd_report(int argc, char **argv)
 		return usage_error(usage, "no tree (-C dir)");
 	if (timing_program(&o.t, argc, argv, usage))
 		return 2;
+	/* A server learns what a module imports; launch runs no -c. */
+	if ((o.variants >> V_PRELOADED) & 1 && !o.t.prog.module)
+		return usage_error(usage, "the preloaded variant needs -m"
+				   " module, not a script or -c");
 	ret = run_report(&o);
 	if (run_interrupted()) {
 		run_reraise();

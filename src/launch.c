@@ -107,18 +107,21 @@ static int connect_server(const char *path, struct buf *why)
 	return fd;
 }
 
-/* The request, with descriptors 0-2 and the current directory: 0 or -1. */
+/* The request, with descriptors 0-2, the current directory and the
+ * memory file if any: 0 or -1. */
 static int send_request(int fd, const struct launch_opts *o)
 {
 	extern char **environ;
-	struct preload_request r = { PRELOAD_MAGIC, PRELOAD_VERSION, 0, 0,
-				     0, 0, 0, 0 };
+	struct preload_request r = { .magic = PRELOAD_MAGIC,
+				     .version = PRELOAD_VERSION };
 	struct buf strs = BUF_INIT;
-	int fds[PRELOAD_FDS] = { 0, 1, 2, -1 }, ret = -1;
+	int fds[PRELOAD_FDS_MAX] = { 0, 1, 2, -1, o->memory_fd }, ret = -1;
+	size_t nfds = PRELOAD_FDS + (o->memory_fd >= 0);
 	char **p;
 	mode_t mask;
 
 	r.module = (uint32_t)o->module;
+	r.flags = o->memory_fd >= 0 ? PRELOAD_MEMORY : 0;
 	mask = umask(0);
 	umask(mask);
 	r.umask = (uint32_t)mask;
@@ -127,7 +130,7 @@ static int send_request(int fd, const struct launch_opts *o)
 		buf_add(&strs, *p, strlen(*p) + 1);
 	for (p = environ; *p; p++, r.envc++)
 		buf_add(&strs, *p, strlen(*p) + 1);
-	for (p = o->python_flags; *p; p++, r.nflags++)
+	for (p = o->python_flags; *p; p++, r.npyflags++)
 		buf_add(&strs, *p, strlen(*p) + 1);
 	r.len = (uint32_t)strs.len;
 	if (strs.len > PRELOAD_MAX_LEN)
@@ -135,7 +138,7 @@ static int send_request(int fd, const struct launch_opts *o)
 	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fds[3] < 0)
 		goto out;
-	if (send_fds(fd, &r, sizeof(r), fds, PRELOAD_FDS) < 0)
+	if (send_fds(fd, &r, sizeof(r), fds, nfds) < 0)
 		goto out;
 	if (send(fd, strs.data, strs.len, MSG_NOSIGNAL) != (ssize_t)strs.len)
 		goto out;

@@ -12,6 +12,8 @@ struct launch_opts {
 	const char *target;	/* the module or script */
 	char **args;		/* its arguments (NULL-terminated) */
 	char **python_flags;	/* python3's options (NULL-terminated) */
+	int memory_fd;		/* -1, or a file the child copies its
+				 * /proc/self/smaps_rollup to as it ends */
 };
 
 /*

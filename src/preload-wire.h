@@ -4,10 +4,11 @@
  *
  * The client sends one struct preload_request, with its standard input,
  * output and error and its current directory (an O_PATH descriptor) as
- * SCM_RIGHTS, then LEN bytes of NUL-terminated strings: the target (module
- * or script), its ARGC arguments, ENVC "NAME=value" entries, then the
- * NFLAGS words of python3's options it wants (--python-flags).  The
- * server answers with struct preload_reply messages: REFUSED (and closes),
+ * SCM_RIGHTS (with PRELOAD_MEMORY in FLAGS, a fifth: a file the child
+ * writes its /proc/self/smaps_rollup to as it ends), then LEN bytes of
+ * NUL-terminated strings: the target (module or script), its ARGC
+ * arguments, ENVC "NAME=value" entries, then the NPYFLAGS words of
+ * python3's options it wants (--python-flags).  The server answers with struct preload_reply messages: REFUSED (and closes),
  * or STARTED with the child's pid, then EXIT with its wait status.
  */
 #ifndef PRELOAD_WIRE_H
@@ -17,8 +18,10 @@
 
 #define PRELOAD_MAGIC 0x70797072u	/* "pypr" */
 #define PRELOAD_VERSION 2
-/* Descriptors sent with the request: 0, 1, 2 and the directory. */
+/* Descriptors sent with the request: 0, 1, 2 and the directory; at most
+ * one more, the memory file. */
 #define PRELOAD_FDS 4
+#define PRELOAD_FDS_MAX 5
 /* Bounds on a request the server reads (a command line's). */
 #define PRELOAD_MAX_LEN (8u << 20)
 
@@ -29,9 +32,13 @@ struct preload_request {
 	uint32_t umask;
 	uint32_t argc;		/* arguments after the target */
 	uint32_t envc;
-	uint32_t nflags;
+	uint32_t npyflags;
 	uint32_t len;		/* bytes of strings that follow */
+	uint32_t flags;		/* PRELOAD_MEMORY */
 };
+
+/* The request's fifth descriptor is the memory file. */
+#define PRELOAD_MEMORY 1u
 
 enum preload_reply_type {
 	PRELOAD_REFUSED = 1,	/* text says why; the connection ends */

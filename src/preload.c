@@ -363,23 +363,24 @@ static void close_fds(int *fds, size_t n)
 }
 
 /*
- * The request on FD: the header and descriptors into R and FDS (-1 where
- * none came), the strings into STRS.  0, or -1 (nothing to keep).
+ * The request on FD: the header and descriptors into R and FDS
+ * (PRELOAD_FDS_MAX of them, -1 where none came), the strings into STRS.
+ * 0, or -1 (nothing to keep).
  */
 static int read_request(int fd, struct preload_request *r, int *fds,
 			struct buf *strs)
 {
 	union {
-		char buf[CMSG_SPACE(PRELOAD_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(PRELOAD_FDS_MAX * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { r, sizeof(*r) };
 	struct msghdr msg = { 0 };
 	struct cmsghdr *c;
 	ssize_t n;
-	size_t i;
+	size_t i, nfds;
 
-	for (i = 0; i < PRELOAD_FDS; i++)
+	for (i = 0; i < PRELOAD_FDS_MAX; i++)
 		fds[i] = -1;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -392,14 +393,15 @@ static int read_request(int fd, struct preload_request *r, int *fds,
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(fds, CMSG_DATA(c),
 			       (c->cmsg_len - CMSG_LEN(0)) < sizeof(int) *
-			       PRELOAD_FDS ? c->cmsg_len - CMSG_LEN(0) :
-			       sizeof(int) * PRELOAD_FDS);
+			       PRELOAD_FDS_MAX ? c->cmsg_len - CMSG_LEN(0) :
+			       sizeof(int) * PRELOAD_FDS_MAX);
 	if (n != (ssize_t)sizeof(*r) || r->magic != PRELOAD_MAGIC ||
 	    r->version != PRELOAD_VERSION || r->len > PRELOAD_MAX_LEN ||
 	    (msg.msg_flags & MSG_CTRUNC))
 		goto bad;
-	for (i = 0; i < PRELOAD_FDS; i++)
-		if (fds[i] < 0)
+	nfds = PRELOAD_FDS + !!(r->flags & PRELOAD_MEMORY);
+	for (i = 0; i < PRELOAD_FDS_MAX; i++)
+		if ((fds[i] < 0) == (i < nfds))
 			goto bad;
 	buf_grow(strs, r->len + 1);
 	if (read_full(fd, strs->data, r->len) != (ssize_t)r->len)
@@ -408,7 +410,7 @@ static int read_request(int fd, struct preload_request *r, int *fds,
 	strs->data[r->len] = '\0';
 	return 0;
 bad:
-	close_fds(fds, PRELOAD_FDS);
+	close_fds(fds, PRELOAD_FDS_MAX);
 	return -1;
 }
 
@@ -512,8 +514,9 @@ static void NORETURN run_request(const int *fds,
 		.module = (int)r->module, .target = v[0],
 		.args = v + 1, .nargs = r->argc,
 		.env = v + 1 + r->argc, .nenv = r->envc,
-		.flags = v + 1 + r->argc + r->envc, .nflags = r->nflags,
+		.flags = v + 1 + r->argc + r->envc, .nflags = r->npyflags,
 		.pages = opts->pages,
+		.memory_fd = fds[PRELOAD_FDS],
 	};
 	size_t i;
 
@@ -536,7 +539,7 @@ static void NORETURN spare_wait(int fd, pid_t server)
 {
 	struct preload_request r;
 	struct buf strs = BUF_INIT;
-	int fds[PRELOAD_FDS];
+	int fds[PRELOAD_FDS_MAX];
 	char **v;
 	size_t n;
 
@@ -548,7 +551,7 @@ static void NORETURN spare_wait(int fd, pid_t server)
 		pages_prefault(opts->pages);
 	if (read_request(fd, &r, fds, &strs) < 0)
 		_exit(0);
-	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.nflags;
+	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.npyflags;
 	v = xcalloc(n, sizeof(*v));
 	if (split_strings(&strs, v, n) < 0)
 		_exit(127);
@@ -617,7 +620,8 @@ static pid_t give_to_spare(const struct preload_request *r, const int *fds,
 
 	if (pid <= 0)
 		return -1;
-	if (send_fds(spare.fd, r, sizeof(*r), fds, PRELOAD_FDS) < 0 ||
+	if (send_fds(spare.fd, r, sizeof(*r), fds, PRELOAD_FDS +
+		     !!(r->flags & PRELOAD_MEMORY)) < 0 ||
 	    write_full(spare.fd, strs->data, strs->len) < 0) {
 		kill_spare();
 		return -1;
@@ -644,7 +648,7 @@ static void launch(int conn)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct timeval tv = { REQUEST_TIMEOUT, 0 };
-	int fds[PRELOAD_FDS];
+	int fds[PRELOAD_FDS_MAX];
 	char **v = NULL;
 	const char *changed = NULL, *env;
 	size_t n;
@@ -668,11 +672,11 @@ static void launch(int conn)
 		refuse(conn, "malformed request");
 		goto out;
 	}
-	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.nflags;
+	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.npyflags;
 	v = xcalloc(n, sizeof(*v));
 	if (r.argc > PRELOAD_MAX_LEN || r.envc > PRELOAD_MAX_LEN ||
-	    r.nflags > PRELOAD_MAX_LEN || split_strings(&strs, v, n) < 0) {
-		close_fds(fds, PRELOAD_FDS);
+	    r.npyflags > PRELOAD_MAX_LEN || split_strings(&strs, v, n) < 0) {
+		close_fds(fds, PRELOAD_FDS_MAX);
 		refuse(conn, "malformed request");
 		goto out;
 	}
@@ -682,19 +686,19 @@ static void launch(int conn)
 			warning("'%s' changed: loading the code again when the "
 				"running launches end", changed);
 		stale = 1;
-		close_fds(fds, PRELOAD_FDS);
+		close_fds(fds, PRELOAD_FDS_MAX);
 		refuse(conn, "stale");
 		goto out;
 	}
-	if (!same_strings(v + 1 + r.argc + r.envc, r.nflags,
+	if (!same_strings(v + 1 + r.argc + r.envc, r.npyflags,
 			  opts->python_flags)) {
-		close_fds(fds, PRELOAD_FDS);
+		close_fds(fds, PRELOAD_FDS_MAX);
 		refuse(conn, "python3's options (--python-flags) differ from "
 		       "the server's");
 		goto out;
 	}
 	if ((env = env_differs(v + 1 + r.argc, r.envc))) {
-		close_fds(fds, PRELOAD_FDS);
+		close_fds(fds, PRELOAD_FDS_MAX);
 		buf_addf(&why, "%.*s differs from the server's",
 			 (int)strcspn(env, "="), env);
 		refuse(conn, why.data);
@@ -705,7 +709,7 @@ static void launch(int conn)
 	if (other_threads(&why)) {
 		warning("refused a launch: %s is running", why.data);
 		buf_adds(&why, " is running");
-		close_fds(fds, PRELOAD_FDS);
+		close_fds(fds, PRELOAD_FDS_MAX);
 		refuse(conn, why.data);
 		goto out;
 	}
@@ -717,7 +721,7 @@ static void launch(int conn)
 			run_request(fds, &r, v);
 		}
 	}
-	close_fds(fds, PRELOAD_FDS);
+	close_fds(fds, PRELOAD_FDS_MAX);
 	if (pid < 0) {
 		error_errno("cannot fork");
 		refuse(conn, "cannot fork");

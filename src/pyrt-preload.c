@@ -13,6 +13,7 @@
 
 #include "pages.h"
 #include "pyrt-int.h"
+#include "smaps.h"
 
 #define PYTHON3 "/usr/bin/python3"
 
@@ -820,6 +821,9 @@ finish:
 	 * costs a preloaded app most). */
 	if (finish() < 0)
 		status = 120;
+	/* The memory the app ended with, once it can no longer change. */
+	if (l->memory_fd >= 0)
+		smaps_copy_self(l->memory_fd);
 	/* The first launch teaches the spares what to copy ahead. */
 	if (l->pages && access(l->pages, F_OK) < 0)
 		pages_record(l->pages);

@@ -134,6 +134,8 @@ struct pyrt_launch {
 	size_t nflags;
 	const char *pages;	/* if no such file yet, the child records
 				 * there the pages it wrote (pages.h) */
+	int memory_fd;		/* -1, or where the child copies its
+				 * smaps_rollup as it ends (smaps.h) */
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals

@@ -1,6 +1,6 @@
 /*
  * report-render.c: the figures of "pyprime report" as text or Markdown
- * tables, JSON, CSV and a bar chart.
+ * tables, JSON, CSV and a bar chart, with the preloaded variant's memory.
  */
 #include <math.h>
 #include <stdio.h>
@@ -218,6 +218,127 @@ static void print_statistics(FILE *f, const struct report *r, int md)
 			" the tree in memory\n", md ? "" : "  ", bad);
 }
 
+/* The median USS of the children of C's counted runs (kB), NAN if none
+ * was read. */
+static double child_uss(const struct report_cell *c)
+{
+	double *v;
+	struct stats st;
+	size_t i, n = 0;
+
+	if (!c->uss || !c->done)
+		return NAN;
+	v = xcalloc(c->s.n + 1, sizeof(*v));
+	for (i = 0; i < c->s.n; i++)
+		if (!isnan(c->uss[i]))
+			v[n++] = c->uss[i];
+	stats_compute(v, n, &st);
+	free(v);
+	return n ? st.median : NAN;
+}
+
+/* The idle server of C's medium, if its memory was read. */
+static const struct report_server *idle_server(const struct report *r,
+					       const struct report_cell *c)
+{
+	const struct report_server *sv = &r->server[c->medium];
+
+	return c->v == V_PRELOADED && sv->have_idle ? sv : NULL;
+}
+
+/* A figure in kB, or "-". */
+static void print_kb(FILE *f, const char *sep, int width, double kb)
+{
+	if (isnan(kb))
+		fprintf(f, "%s%*s", sep, width, "-");
+	else
+		fprintf(f, "%s%*.0f", sep, width, kb);
+}
+
+static void print_memory(FILE *f, const struct report *r, int md)
+{
+	const char *sep = md ? " | " : "  ";
+	size_t k;
+
+	if (!((r->o->variants >> V_PRELOADED) & 1))
+		return;
+	fputs(md ? "\n## Memory of the preloaded variant (kB)\n\n"
+	      "| medium | state | server RSS | server PSS | child USS |\n"
+	      "|:--|:--|--:|--:|--:|\n" :
+	      "\nmemory of the preloaded variant (kB)\n\n"
+	      "  medium  state  server RSS  server PSS   child USS\n", f);
+	for (k = 0; k < r->ncells; k++) {
+		const struct report_cell *c = &r->cell[k];
+		const struct report_server *sv = idle_server(r, c);
+
+		if (c->v != V_PRELOADED)
+			continue;
+		fprintf(f, md ? "| %s | %s" : "  %-6s  %-5s",
+			report_media[c->medium], report_states[c->state]);
+		print_kb(f, sep, md ? 0 : 10, sv ? (double)sv->idle.rss : NAN);
+		print_kb(f, sep, md ? 0 : 10, sv ? (double)sv->idle.pss : NAN);
+		print_kb(f, sep, md ? 0 : 10, child_uss(c));
+		fputs(md ? " |\n" : "\n", f);
+	}
+	fprintf(f, "\n%sserver: the preloader's RSS and PSS, idle after the"
+		" warm-up; child USS: its private memory as it ends, median of"
+		" the runs\n", md ? "" : "  ");
+}
+
+/* The memory figures as JSON members of cell C, if it is preloaded. */
+static void json_memory(FILE *f, const struct report *r,
+			const struct report_cell *c)
+{
+	const struct report_server *sv = idle_server(r, c);
+	double uss = child_uss(c);
+
+	if (c->v != V_PRELOADED)
+		return;
+	if (sv)
+		fprintf(f, ", \"server_rss_kb\": %lu, \"server_pss_kb\": %lu",
+			sv->idle.rss, sv->idle.pss);
+	else
+		fputs(", \"server_rss_kb\": null, \"server_pss_kb\": null", f);
+	if (isnan(uss))
+		fputs(", \"child_uss_kb\": null", f);
+	else
+		fprintf(f, ", \"child_uss_kb\": %.6g", uss);
+}
+
+/* The memory figures as an SVG note line in OUT, or "" if none. */
+static void svg_memory(char *out, size_t size, const struct report *r)
+{
+	struct buf b = BUF_INIT;
+	const char *sep = "";
+	size_t k;
+	int m;
+
+	*out = '\0';
+	if (!((r->o->variants >> V_PRELOADED) & 1))
+		return;
+	buf_adds(&b, "preloaded, server idle RSS/PSS (kB):");
+	for (m = 0; m < 2; m++) {
+		if (!r->server[m].have_idle)
+			continue;
+		buf_addf(&b, "%s %s %lu/%lu", sep, medium_labels[m],
+			 r->server[m].idle.rss, r->server[m].idle.pss);
+		sep = ",";
+	}
+	buf_adds(&b, "; child USS, median (kB):");
+	for (k = 0, sep = ""; k < r->ncells; k++) {
+		const struct report_cell *c = &r->cell[k];
+		double uss = child_uss(c);
+
+		if (c->v != V_PRELOADED || isnan(uss))
+			continue;
+		buf_addf(&b, "%s %s %s %.0f", sep, medium_labels[c->medium],
+			 report_states[c->state], uss);
+		sep = ",";
+	}
+	snprintf(out, size, "%s", b.data);
+	buf_release(&b);
+}
+
 static void print_imports(FILE *f, const struct report *r, int md)
 {
 	const struct report_opts *o = r->o;
@@ -280,6 +401,7 @@ static void print_report(FILE *f, const struct report *r, int md)
 	fputc('\n', f);
 	print_tables(f, r, md);
 	print_statistics(f, r, md);
+	print_memory(f, r, md);
 	print_imports(f, r, md);
 }
 
@@ -374,6 +496,7 @@ static void write_json(FILE *f, const struct report *r)
 			fprintf(f, "%.6g", x);
 		else
 			fputs("null", f);
+		json_memory(f, r, c);
 		for (m = 0; m < ARRAY_SIZE(measure_keys); m++) {
 			double *val = series_values(&c->s, m);
 			struct stats st;
@@ -426,11 +549,13 @@ static void write_csv(FILE *f, const struct report *r)
 
 	fputs("variant,state,medium,runs,median_ms,min_ms,max_ms,mean_ms,"
 	      "sd_ms,mad_ms,outliers,not_cold,speedup,user_ms,sys_ms,"
-	      "maxrss_kb,disk_bytes\n", f);
+	      "maxrss_kb,disk_bytes,server_rss_kb,server_pss_kb,"
+	      "child_uss_kb\n", f);
 	for (k = 0; k < r->ncells; k++) {
 		const struct report_cell *c = &r->cell[k];
+		const struct report_server *sv;
 		struct stats st[ARRAY_SIZE(measure_keys)];
-		double x = speedup(r, c);
+		double x = speedup(r, c), uss;
 		size_t m;
 
 		if (!c->done)
@@ -448,8 +573,17 @@ static void write_csv(FILE *f, const struct report *r)
 			st[0].outliers, series_not_cold(&c->s));
 		if (isfinite(x))
 			fprintf(f, "%.6g", x);
-		fprintf(f, ",%.6g,%.6g,%.6g,%llu\n", st[1].median, st[2].median,
+		fprintf(f, ",%.6g,%.6g,%.6g,%llu,", st[1].median, st[2].median,
 			st[3].median, (unsigned long long)r->usage[c->v].disk);
+		if ((sv = idle_server(r, c)))
+			fprintf(f, "%lu,%lu", sv->idle.rss, sv->idle.pss);
+		else
+			fputc(',', f);
+		uss = child_uss(c);
+		if (isnan(uss))
+			fputs(",\n", f);
+		else
+			fprintf(f, ",%.6g\n", uss);
 	}
 }
 
@@ -457,7 +591,7 @@ static int write_svg(FILE *f, const struct report *r)
 {
 	const struct report_opts *o = r->o;
 	const char *groups[NVARIANTS], *series[4];
-	char labels[4][32], sub[256];
+	char labels[4][32], sub[256], note[512];
 	double value[NVARIANTS * 4], lo[NVARIANTS * 4], hi[NVARIANTS * 4];
 	int state[4], medium[4], v;
 	size_t nc = columns(o, state, medium), ng = 0, j;
@@ -497,6 +631,8 @@ static int write_svg(FILE *f, const struct report *r)
 	c.value = value;
 	c.lo = lo;
 	c.hi = hi;
+	svg_memory(note, sizeof(note), r);
+	c.note = *note ? note : NULL;
 	return svg_write(f, &c);
 }
 

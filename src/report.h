@@ -8,14 +8,22 @@
 #define REPORT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "envinfo.h"
 #include "ramdisk.h"
+#include "smaps.h"
 #include "stats.h"
 #include "timing.h"
 #include "tree.h"
 
-enum variant { V_SOURCE, V_STRIPPED, V_PYC, V_PYC_O2, V_SOURCELESS, NVARIANTS };
+/* PRELOADED is the PYC tree served by "pyprime preload", each run a
+ * "pyprime launch"; it is not in the default set. */
+enum variant {
+	V_SOURCE, V_STRIPPED, V_PYC, V_PYC_O2, V_SOURCELESS, V_PRELOADED,
+	NVARIANTS
+};
+#define REPORT_DEFAULT_VARIANTS ((1u << V_PRELOADED) - 1)
 
 /* Names of the variants, of the states (warm, cold) and of the media
  * (disk, ram), as the options and the outputs spell them. */
@@ -38,6 +46,21 @@ struct report_cell {
 	struct series s;
 	struct stats wall;
 	int done;		/* prepared and not failed */
+	/* preloaded: the launch command, the file its child writes its
+	 * memory to, and each counted run's USS (kB; NAN if unread) */
+	char **launcher;
+	char *memfile;
+	double *uss;
+};
+
+/* The server of the preloaded variant on one medium, a child of this
+ * process ("pyprime preload --foreground"). */
+struct report_server {
+	pid_t pid;		/* 0: not running */
+	int failed;		/* did not start: not tried again */
+	char *socket, *log;
+	struct smaps idle;	/* after the warm-up runs; 0s if unread */
+	int have_idle;
 };
 
 struct report {
@@ -52,6 +75,7 @@ struct report {
 	struct report_cell *cell;
 	size_t ncells;
 	struct series imports[NVARIANTS];
+	struct report_server server[2];	/* by medium */
 	int failed;
 	struct envinfo env;
 };
@@ -66,7 +90,8 @@ struct report {
  */
 int report_measure(struct report *r, const struct report_opts *o);
 
-/* Remove R's scratch directory and RAM disk, and free what R holds. */
+/* Stop R's servers, remove its scratch directory and RAM disk, and free
+ * what R holds. */
 void report_release(struct report *r);
 
 /*

@@ -274,6 +274,9 @@ static void layout(const struct chart *c, struct layout *L)
 	if (c->subtitle)
 		need = fmax(need, 2 * PAD + text_width(c->subtitle,
 						       FONT_SUBTITLE));
+	if (c->note)
+		need = fmax(need, 2 * PAD + text_width(c->note,
+						       FONT_SUBTITLE));
 	if (L->width < need) {
 		L->w += need - L->width;
 		L->width = need;
@@ -292,7 +295,7 @@ static void layout(const struct chart *c, struct layout *L)
 	L->legend_y = PAD + 14 + (c->subtitle ? 22 : 0) + 16;
 	L->y0 = L->legend_y + LEGEND_ROW * legend(NULL, c, L) + 20;
 	L->h = fmax(PLOT_HEIGHT, text_width(axis, FONT_LABEL) + 20);
-	L->height = ceil(L->y0 + L->h + 22 + PAD);
+	L->height = ceil(L->y0 + L->h + 22 + (c->note ? 24 : 0) + PAD);
 	L->width = ceil(L->width);
 	free(axis);
 }
@@ -484,6 +487,9 @@ int svg_write(FILE *f, const struct chart *c)
 	draw_axis(f, c, &L);
 	draw_bars(f, c, &L);
 	draw_groups(f, c, &L);
+	if (c->note)
+		text(f, PAD, L.y0 + L.h + 44, FONT_SUBTITLE, " fill=\"#555\"",
+		     c->note);
 	fputs("</svg>\n", f);
 
 	if (fflush(f) == EOF)

@@ -25,6 +25,7 @@ struct chart {
 	const double *value;
 	const double *lo;
 	const double *hi;
+	const char *note;	/* may be NULL: a line under the chart */
 };
 
 /*

@@ -64,9 +64,15 @@ static char **build_argv(const struct series *s, int verbose)
 {
 	const struct program *p = s->prog;
 	struct argv_builder a = { NULL, 0, 0 };
-	char *python = find_python(p->python);
+	char *python;
 	size_t i;
 
+	if (s->launcher && !verbose) {
+		for (i = 0; s->launcher[i]; i++)
+			push(&a, s->launcher[i]);
+		goto program;
+	}
+	python = find_python(p->python);
 	push(&a, python);
 	free(python);
 	if (verbose)
@@ -82,6 +88,7 @@ static char **build_argv(const struct series *s, int verbose)
 		push(&a, "-X");
 		push(&a, "importtime");
 	}
+program:
 	if (p->module) {
 		push(&a, "-m");
 		push(&a, p->module);

@@ -91,6 +91,10 @@ struct series {
 	enum purge purge;
 	int importtime;		/* -X importtime, gathered into imptime */
 	double timeout;
+	char *const *launcher;	/* when set, the runs are this command
+				 * followed by -m MODULE or the script and
+				 * the args, not PYTHON; the files to purge
+				 * are still learned from PYTHON -v */
 
 	/* timing.c's */
 	char **argv;

@@ -668,3 +668,30 @@ children() {
 	for _ in $(seq 50); do [ -e "$pages" ] || break; sleep 0.1; done
 	[ ! -e "$pages" ]
 }
+
+@test "launch --memory: the child writes its smaps_rollup as it ends, after its atexit handlers" {
+	start_server t
+	# 64 MiB made and touched by an atexit handler: only a reading taken
+	# after the handlers counts it.
+	cat >big.py <<'PY'
+import atexit
+keep = []
+atexit.register(lambda: keep.append(bytearray(64 << 20)))
+print("ran")
+PY
+	run -0 --separate-stderr "$PYPRIME" launch --no-fallback --memory mem t big.py
+	assert_output ran
+	run -0 cat mem
+	assert_line --regexp '^Rss: +[0-9]+ kB$'
+	assert_line --regexp '^Pss: +[0-9]+ kB$'
+	local uss
+	uss=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' mem)
+	[ "$uss" -gt 65536 ] || fail "USS $uss kB, without the atexit handler's 64 MiB"
+	# Without a server python3 runs it: the file is made, and left empty.
+	run -0 "$PYPRIME" launch --memory mem2 nothing_here big.py
+	assert_output ran
+	assert_file_exists mem2
+	assert_file_empty mem2
+	run -1 --separate-stderr "$PYPRIME" launch --no-fallback --memory "$BATS_TEST_TMPDIR/no/such/dir" t big.py
+	assert_equal "$stderr" "pyprime: cannot open '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
+}
