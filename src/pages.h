@@ -20,6 +20,10 @@
  */
 int pages_record(const char *path);
 
+/* A launch that takes more page faults than this records its pages again:
+ * its app writes where the record did not say. */
+#define PAGES_RELEARN 64
+
 /*
  * Copy the ranges PATH lists into this process's own memory, as writes
  * would (MADV_POPULATE_WRITE), where this process has them mapped

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -752,9 +753,18 @@ void pyrt_preload_rehearse(void)
 	Py_XDECREF(r);
 }
 
+/* Page faults this process has taken so far. */
+static long faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
 void pyrt_preload_run(const struct pyrt_launch *l)
 {
 	PyObject *abspath = NULL, *r;
+	long faults0 = faults();
 	int status = 1, sigint = 0, ret;
 
 	if (become_app(l) < 0)
@@ -824,8 +834,11 @@ finish:
 	/* The memory the app ended with, once it can no longer change. */
 	if (l->memory_fd >= 0)
 		smaps_copy_self(l->memory_fd);
-	/* The first launch teaches the spares what to copy ahead. */
-	if (l->pages && access(l->pages, F_OK) < 0)
+	/* The first launch teaches the spares what to copy ahead, and one
+	 * that still took many faults teaches them more: what it holds of
+	 * its own by now is what its spare copied and what it copied. */
+	if (l->pages && (access(l->pages, F_OK) < 0 ||
+			 faults() - faults0 > PAGES_RELEARN))
 		pages_record(l->pages);
 	if (sigint) {
 		signal(SIGINT, SIG_DFL);

@@ -695,3 +695,18 @@ PY
 	run -1 --separate-stderr "$PYPRIME" launch --no-fallback --memory "$BATS_TEST_TMPDIR/no/such/dir" t big.py
 	assert_equal "$stderr" "pyprime: cannot open '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
 }
+
+@test "a launch that still takes many page faults records its pages again, for the spares after it" {
+	start_server t
+	local pages=$XDG_RUNTIME_DIR/pyprime/t.pages before after
+	printf 'pass\n' >trivial.py
+	run -0 "$PYPRIME" launch --no-fallback t trivial.py
+	before=$(awk '{ n += $2 } END { print n }' "$pages")
+	# Writes 8 MiB: thousands of faults, however ready its spare was.
+	printf 'keep = bytearray(8 << 20)\nprint("wrote")\n' >writer.py
+	sleep 0.3
+	run -0 "$PYPRIME" launch --no-fallback t writer.py
+	assert_output wrote
+	after=$(awk '{ n += $2 } END { print n }' "$pages")
+	[ "$after" -gt $((before + 1024)) ] || fail "$before pages recorded, then $after"
+}

@@ -18,7 +18,8 @@ RUNS rounds, python3 and the launches going first in turn:
 
 Each must give python3's output and status.  Then 20 launches at once of a
 probe that prints its argument, each checked.  The memory of each server
-while idle: its RSS and PSS, its spare's PSS and USS, the sum of the PSS.
+while idle after the rounds: its RSS and PSS, its spare's PSS and USS,
+the sum of the PSS.
 Prints "key value" lines, times in milliseconds (medians), sizes in KiB.
 
 Runs under /usr/bin/python3 -B with the standard library only.
@@ -166,9 +167,6 @@ def app(argv):
         print("server_start_ms %.1f" % ((time.perf_counter() - t) * 1000))
         nospare = start(cmd[:3] + ["--socket", nosock, "--no-spare"] +
                         cmd[3:], tree, log, pyprime, nosock)
-        time.sleep(1)
-        idle_memory(server, "server")
-        idle_memory(nospare, "nospare")
 
         def launcher(s, *what):
             return [pyprime, "launch", "--no-fallback", "--socket", s] + \
@@ -210,6 +208,10 @@ def app(argv):
             print("%s_ms %.2f" % (which, statistics.median(xs)))
             print("%s_min_ms %.2f" % (which, min(xs)))
             print("%s_max_ms %.2f" % (which, max(xs)))
+        # Once the spares have learned what a launch writes.
+        time.sleep(1)
+        idle_memory(server, "server")
+        idle_memory(nospare, "nospare")
         learned = imports or [module]
         _, out, status = run([PY, "-c", FORK, str(runs * 4)] + learned, tree)
         if status != 0:
