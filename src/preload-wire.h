@@ -8,7 +8,14 @@
  * writes its /proc/self/smaps_rollup to as it ends), then LEN bytes of
  * NUL-terminated strings: the target (module or script), its ARGC
  * arguments, ENVC "NAME=value" entries, then the NPYFLAGS words of
- * python3's options it wants (--python-flags).  The server answers with struct preload_reply messages: REFUSED (and closes),
+ * python3's options it wants (--python-flags).
+ *
+ * A child of the server that is about to exit sends, on a connection of
+ * its own, a request with PRELOAD_ENDED in FLAGS, its exit status in
+ * ARGC and nothing else, so that its client need not wait for the
+ * kernel to tear the process down.
+ *
+ * The server answers with struct preload_reply messages: REFUSED (and closes),
  * or STARTED with the child's pid, then EXIT with its wait status.
  */
 #ifndef PRELOAD_WIRE_H
@@ -34,11 +41,13 @@ struct preload_request {
 	uint32_t envc;
 	uint32_t npyflags;
 	uint32_t len;		/* bytes of strings that follow */
-	uint32_t flags;		/* PRELOAD_MEMORY */
+	uint32_t flags;		/* PRELOAD_MEMORY, PRELOAD_ENDED */
 };
 
 /* The request's fifth descriptor is the memory file. */
 #define PRELOAD_MEMORY 1u
+/* A child's notice that it ends (see above). */
+#define PRELOAD_ENDED 2u
 
 enum preload_reply_type {
 	PRELOAD_REFUSED = 1,	/* text says why; the connection ends */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 struct child {
 	pid_t pid;
 	int fd;			/* its client's connection */
+	int told;		/* its client has its exit status */
 };
 
 /* A loaded module's file as it was when imported. */
@@ -62,6 +64,9 @@ static struct {
 	int fd;
 } spare = { 0, -1 };
 static int spare_wanted = 1;	/* not since one died unused */
+/* The listening socket's address, for a child's notice that it ends. */
+static struct sockaddr_un self_addr;
+static socklen_t self_len;
 static struct timespec last_active;
 
 static void on_signal(int sig)
@@ -399,7 +404,8 @@ static int read_request(int fd, struct preload_request *r, int *fds,
 	    r->version != PRELOAD_VERSION || r->len > PRELOAD_MAX_LEN ||
 	    (msg.msg_flags & MSG_CTRUNC))
 		goto bad;
-	nfds = PRELOAD_FDS + !!(r->flags & PRELOAD_MEMORY);
+	nfds = r->flags & PRELOAD_ENDED ? 0 :
+		PRELOAD_FDS + !!(r->flags & PRELOAD_MEMORY);
 	for (i = 0; i < PRELOAD_FDS_MAX; i++)
 		if ((fds[i] < 0) == (i < nfds))
 			goto bad;
@@ -478,6 +484,41 @@ static const char *env_differs(char *const *env, size_t n)
 	return NULL;
 }
 
+/* Child PID says it is exiting with STATUS: its client is told now. */
+static void child_ended(pid_t pid, int status)
+{
+	size_t i;
+
+	for (i = 0; i < nchildren; i++)
+		if (children[i].pid == pid && !children[i].told) {
+			send_reply(children[i].fd, PRELOAD_EXIT,
+				   W_EXITCODE(status & 0xff, 0), NULL);
+			children[i].told = 1;
+		}
+}
+
+/* In a child about to exit with STATUS: say so to the server, on a
+ * connection of its own (none is open while the app runs). */
+static void tell_ending(int status)
+{
+	struct preload_request r = { .magic = PRELOAD_MAGIC,
+				     .version = PRELOAD_VERSION,
+				     .flags = PRELOAD_ENDED,
+				     .argc = (uint32_t)status };
+	int fd;
+
+	if (!self_len)
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&self_addr, self_len) == 0 &&
+	    send(fd, &r, sizeof(r), MSG_NOSIGNAL) == (ssize_t)sizeof(r)) {
+		/* sent */
+	}
+	close(fd);
+}
+
 /* In a child: nothing of the server's (socket, connections, handlers,
  * blocked signals), a process group of its own. */
 static void leave_server(void)
@@ -517,6 +558,7 @@ static void NORETURN run_request(const int *fds,
 		.flags = v + 1 + r->argc + r->envc, .nflags = r->npyflags,
 		.pages = opts->pages,
 		.memory_fd = fds[PRELOAD_FDS],
+		.ending = tell_ending,
 	};
 	size_t i;
 
@@ -638,7 +680,7 @@ static void add_child(pid_t pid, int fd)
 		children_cap = children_cap ? 2 * children_cap : 16;
 		children = xrealloc(children, children_cap * sizeof(*children));
 	}
-	children[nchildren++] = (struct child){ pid, fd };
+	children[nchildren++] = (struct child){ pid, fd, 0 };
 }
 
 static void launch(int conn)
@@ -670,6 +712,11 @@ static void launch(int conn)
 		warning("refused a malformed launch request (pid %d)",
 			(int)cred.pid);
 		refuse(conn, "malformed request");
+		goto out;
+	}
+	if (r.flags & PRELOAD_ENDED) {
+		child_ended(cred.pid, (int)r.argc);
+		close(conn);
 		goto out;
 	}
 	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.npyflags;
@@ -760,7 +807,8 @@ static void reap(void)
 		}
 		if (i == nchildren)
 			continue;
-		send_reply(children[i].fd, PRELOAD_EXIT, status, NULL);
+		if (!children[i].told)
+			send_reply(children[i].fd, PRELOAD_EXIT, status, NULL);
 		close(children[i].fd);
 		children[i] = children[--nchildren];
 		clock_gettime(CLOCK_MONOTONIC, &last_active);
@@ -1006,6 +1054,11 @@ int preload_serve(const struct preload_opts *o)
 	fprintf(stderr, "%s: serving '%s' on '%s' (pid %d)\n", progname,
 		o->name, o->socket ? o->socket : "systemd's socket",
 		(int)getpid());
+	self_len = sizeof(self_addr);
+	if (getsockname(listen_fd, (struct sockaddr *)&self_addr,
+			&self_len) < 0 || self_addr.sun_family != AF_UNIX ||
+	    self_len <= offsetof(struct sockaddr_un, sun_path) + 1)
+		self_len = 0;
 	make_spare();
 	status = serve();
 	cleanup();

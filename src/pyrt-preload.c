@@ -834,6 +834,10 @@ finish:
 	/* The memory the app ended with, once it can no longer change. */
 	if (l->memory_fd >= 0)
 		smaps_copy_self(l->memory_fd);
+	fflush(NULL);
+	/* Its client may go: what is left is this process's teardown. */
+	if (!sigint && l->ending)
+		l->ending(status);
 	/* The first launch teaches the spares what to copy ahead, and one
 	 * that still took many faults teaches them more: what it holds of
 	 * its own by now is what its spare copied and what it copied. */

@@ -136,6 +136,8 @@ struct pyrt_launch {
 				 * there the pages it wrote (pages.h) */
 	int memory_fd;		/* -1, or where the child copies its
 				 * smaps_rollup as it ends (smaps.h) */
+	void (*ending)(int status);	/* called with the exit status
+					 * once the app has ended */
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals
