@@ -169,13 +169,14 @@ fi
 # Without arguments: every test file that runs the binary.  package.bats
 # (the Debian build, native), fuzz.bats (a native fuzzer build) and
 # lint.bats (the scripts) test nothing of it: they run once, natively.
-# Nor preload.bats: qemu-user runs a thread of its own in every process,
-# and the preloader's server refuses to fork while another thread runs,
-# as it must (a lock that thread holds would be copied held).
+# Nor preload.bats and report-preload.bats: qemu-user runs a thread of its
+# own in every process, and the preloader's server refuses to fork while
+# another thread runs, as it must (a lock that thread holds would be
+# copied held).
 if [ $# -eq 0 ]; then
 	for f in tests/*.bats; do
 		case ${f##*/} in
-		package.bats|fuzz.bats|lint.bats|preload.bats) ;;
+		package.bats|fuzz.bats|lint.bats|preload.bats|report-preload.bats) ;;
 		*) set -- "$@" "$f" ;;
 		esac
 	done
