@@ -51,9 +51,12 @@ setup() {
 }
 
 # Debian's tool "$@" (py3compile ARGS or py3clean ARGS) on the root, in a
-# mount namespace where the root's files are where the tool looks.
+# mount namespace where the root's files are where the tool looks.  The
+# tool's own modules (the root's debpython) must not get pycs of their
+# own there: PYTHONDONTWRITEBYTECODE, for its imports only (its compiles
+# run py_compile, which writes regardless).
 real() {
-	unshare -m sh -c '
+	PYTHONDONTWRITEBYTECODE=1 unshare -m sh -c '
 		r=$1; shift
 		mount --make-rprivate / &&
 		mount --bind "$r/usr/share" /usr/share &&
