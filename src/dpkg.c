@@ -1,15 +1,12 @@
 /*
- * dpkg.c: what dpkg knows of installed packages: a package's files from
- * its list in dpkg's database, the rest by asking dpkg-query.
+ * dpkg.c: asking dpkg-query for a package's files.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,104 +91,12 @@ static int dpkg_query(const char *root, const char *const *args, int quiet,
 	return fd < 0 ? -1 : query_finish(pid, fd, out);
 }
 
-/*
- * dpkg's administrative directory, as dpkg-query finds it: ROOT's
- * var/lib/dpkg, else $DPKG_ADMINDIR (which dpkg sets for maintainer
- * scripts), else /var/lib/dpkg.  A new string.
- */
-static char *admindir(const char *root)
-{
-	const char *env = getenv("DPKG_ADMINDIR");
-
-	if (root)
-		return join_path(root, "var/lib/dpkg");
-	return xstrdup(env && *env ? env : "/var/lib/dpkg");
-}
-
-/*
- * The name of PKG's file list in INFO (a directory of dpkg's database):
- * "PKG.list", or the one "PKG:ARCH.list" of a Multi-Arch: same package;
- * NULL if there is no such file, or several.
- */
-static char *list_name(const char *info, const char *pkg)
-{
-	char *name = xasprintf("%s.list", pkg), *path = join_path(info, name);
-	struct stat st;
-	struct dirent *e;
-	size_t len = strlen(pkg);
-	DIR *d;
-
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		free(path);
-		return name;
-	}
-	free(path);
-	free(name);
-	name = NULL;
-	if (strchr(pkg, ':') || !(d = opendir(info)))
-		return NULL;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, pkg, len) && e->d_name[len] == ':' &&
-		    has_suffix(e->d_name, ".list") &&
-		    !strchr(e->d_name + len + 1, '/')) {
-			if (name) {
-				/* Installed for several architectures:
-				 * dpkg-query says what it makes of that. */
-				free(name);
-				name = NULL;
-				break;
-			}
-			name = xstrdup(e->d_name);
-		}
-	closedir(d);
-	return name;
-}
-
-/*
- * PKG's list of files, read from dpkg's database (what dpkg-query -L
- * reads too, without loading the whole status file: 16 ms of its own
- * here, for every package configured), into OUT: 0, or -1 when it is
- * not there as expected (dpkg-query is then asked).
- */
-static int read_list(const char *root, const char *pkg, struct buf *out)
-{
-	char *dir = admindir(root), *info = join_path(dir, "info");
-	char *name = NULL, *path = NULL;
-	int fd = -1, ret = -1;
-
-	/* A name with a path in it is dpkg-query's to refuse. */
-	if (!*pkg || strchr(pkg, '/') || pkg[0] == '.' ||
-	    !(name = list_name(info, pkg)))
-		goto out;
-	path = join_path(info, name);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && read_fd(fd, out) == 0)
-		ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	free(name);
-	free(info);
-	free(dir);
-	return ret;
-}
-
 int dpkg_list_start(const char *root, const char *pkg,
 		    struct dpkg_listing *l)
 {
 	const char *args[] = { "--listfiles", "--", pkg, NULL };
 
 	l->pkg = pkg;
-	l->listed = (struct buf)BUF_INIT;
-	l->pid = 0;
-	l->fd = -1;
-	if (read_list(root, pkg, &l->listed) == 0) {
-		l->have_list = 1;
-		return 0;
-	}
-	buf_release(&l->listed);
-	l->have_list = 0;
 	l->fd = query_start(root, args, 0, &l->pid);
 	return l->fd < 0 ? -1 : 0;
 }
@@ -201,16 +106,8 @@ char **dpkg_list_finish(struct dpkg_listing *l)
 	struct buf out = BUF_INIT;
 	char **v = NULL, *line, *next;
 	size_t n = 0;
-	int status;
+	int status = l->fd < 0 ? -1 : query_finish(l->pid, l->fd, &out);
 
-	if (l->have_list) {
-		out = l->listed;
-		l->listed = (struct buf)BUF_INIT;
-		l->have_list = 0;
-		status = 0;
-	} else {
-		status = l->fd < 0 ? -1 : query_finish(l->pid, l->fd, &out);
-	}
 	l->fd = -1;
 	if (status != 0) {
 		if (status > 0)

@@ -9,9 +9,7 @@
 #include "util.h"
 
 /*
- * The .py files dpkg lists for PKG ("dpkg-query -L": read from its list in
- * dpkg's database when it is there, else asked of dpkg-query), as
- * installed (not
+ * The .py files dpkg lists for PKG ("dpkg-query -L"), as installed (not
  * prefixed with ROOT, the root directory dpkg works on, or NULL), in
  * dpkg's order, NULL-terminated (free_strings()); NULL after reporting
  * the error.
@@ -27,8 +25,6 @@ struct dpkg_listing {
 	const char *pkg;
 	pid_t pid;
 	int fd;
-	int have_list;		/* LISTED is dpkg's list, read directly */
-	struct buf listed;
 };
 int dpkg_list_start(const char *root, const char *pkg, struct dpkg_listing *l);
 char **dpkg_list_finish(struct dpkg_listing *l);

@@ -106,23 +106,6 @@ setup() {
 	assert_line "1 removed, 1 directories removed, 0 failed"
 }
 
-@test "a package's files come from its list in dpkg's database, without dpkg-query" {
-	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
-	mkdir bin
-	ln -s "$(command -v dpkg-query)" bin/dpkg-query
-	# No dpkg-query on PATH: the list is read where dpkg keeps it.
-	run env PATH="$BATS_TEST_TMPDIR/nothing" "$PYPRIME" compile -v --root "$R" -p pyprime-demo
-	assert_success
-	assert_output "6 compiled, 0 fresh, 0 failed"
-	# A package without a list there is dpkg-query's to answer.
-	run env PATH="$BATS_TEST_TMPDIR/nothing" "$PYPRIME" compile --root "$R" -p no-such-package
-	assert_failure
-	assert_output --partial "cannot run 'dpkg-query'"
-	run env PATH="$BATS_TEST_TMPDIR/bin" "$PYPRIME" compile --root "$R" -p no-such-package
-	assert_failure
-	assert_output --partial "cannot list the files of package 'no-such-package'"
-}
-
 @test "a Multi-Arch: same package, whose list dpkg names PKG:ARCH, with or without the architecture" {
 	local arch pkg=$BATS_TEST_TMPDIR/ma
 	arch=$(dpkg --print-architecture)
