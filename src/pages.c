@@ -25,6 +25,10 @@
 /* At most this many pages are copied ahead (1 GiB of 4 KiB pages): the
  * file is the app's to write, not to make the spare take all memory. */
 #define MAX_PAGES (1L << 18)
+/* A private writable mapping larger than this is not scanned: not the
+ * interpreter's heap but a reservation (a sanitizer's shadow memory is
+ * terabytes), whose pagemap would take minutes to read. */
+#define MAX_MAPPING (UINT64_C(1) << 30)
 
 static void add_range(struct buf *out, unsigned long start,
 		      unsigned long count)
@@ -82,7 +86,7 @@ int pages_record(const char *path)
 		char perm[5];
 
 		if (sscanf(line, "%lx-%lx %4s", &a, &b, perm) == 3 &&
-		    !strcmp(perm, "rw-p"))
+		    !strcmp(perm, "rw-p") && b > a && b - a <= MAX_MAPPING)
 			scan(pagemap, a, b, psz, &out);
 	}
 	tmp = xasprintf("%s.%d", path, (int)getpid());

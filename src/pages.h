@@ -14,8 +14,8 @@
 
 /*
  * Write to PATH (replacing it atomically) the ranges of pages of this
- * process's private writable mappings that are mapped only by it (as
- * /proc/self/pagemap says): one "ADDRESS COUNT" line (hexadecimal,
+ * process's private writable mappings (of at most 1 GiB each) that are
+ * mapped only by it (as /proc/self/pagemap says): one "ADDRESS COUNT" line (hexadecimal,
  * decimal) per range.  0, or -1 (nothing written; nothing said).
  */
 int pages_record(const char *path);

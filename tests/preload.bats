@@ -630,8 +630,21 @@ children() {
 	start_server t
 	local pid first spare
 	pid=$(server_pid t)
-	"$PYPRIME" launch --no-fallback t waiter.py app.pid >waiter.out &
-	for _ in $(seq 50); do [ -s app.pid ] && break; sleep 0.1; done
+	# Runs until SIGTERM, however slow the machine.
+	cat >sleeper.py <<'PY'
+import os, signal, sys, time
+def term(*args):
+    print("got TERM", flush=True)
+    sys.exit(5)
+signal.signal(signal.SIGTERM, term)
+with open("app.pid.tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename("app.pid.tmp", "app.pid")
+while True:
+    time.sleep(0.1)
+PY
+	"$PYPRIME" launch --no-fallback t sleeper.py >waiter.out &
+	for _ in $(seq 100); do [ -s app.pid ] && break; sleep 0.1; done
 	first=$(cat app.pid)
 	sleep 0.5
 	run children "$pid"
