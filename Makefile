@@ -90,7 +90,11 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 	-DPYPRIME_VERSION='"$(VERSION)"' -DPYRT_SERIES='"$(PY_SERIES)"' \
 	-DPYRT_MODULE='"$(PKGLIBDIR)/pyprime-python.so"' \
 	-DCRYPTO_SONAME='"$(CRYPTO_SONAME)"' $(PY_CFLAGS) $(CRYPTO_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(SAN_FLAGS) $(CFLAGS)
+# Nothing here reads errno or traps after a maths function: sqrt(),
+# floor(), ceil() and round() become instructions, and the binary needs
+# no libm where the CPU has them (--as-needed).
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) -fno-math-errno -fno-trapping-math \
+	$(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 # Every src/*.c is a module of the one program; the pyrt*.c ones, which
@@ -111,7 +115,8 @@ BUILD_FLAVOUR = $(if $(SANITIZE),sanitize,plain)
 all: $(BIN) $(PYMOD)
 
 $(BIN): $(PROG_OBJS)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -rdynamic -o $@ $(PROG_OBJS) -lm
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -rdynamic -o $@ $(PROG_OBJS) \
+		-Wl,--as-needed -lm
 
 $(PYMOD): $(PYRT_OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared -o $@ $(PYRT_OBJS) $(PY_LIBS)

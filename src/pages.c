@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,24 +38,30 @@ static void add_range(struct buf *out, unsigned long start,
 		buf_addf(out, "%lx %lu\n", start, count);
 }
 
+/* In ENT, the pagemap entries of at most MAX pages from ADDR, below B:
+ * how many (0 at B, or on an error). */
+static size_t entries(int pagemap, unsigned long addr, unsigned long b,
+		      long psz, uint64_t *ent, size_t max)
+{
+	size_t n = (b - addr) / (unsigned long)psz;
+	ssize_t got;
+
+	if (n > max)
+		n = max;
+	got = pread(pagemap, ent, n * sizeof(*ent),
+		    (off_t)(addr / (unsigned long)psz * sizeof(*ent)));
+	return got > 0 ? (size_t)got / sizeof(*ent) : 0;
+}
+
 /* The exclusive pages of [A, B) as ranges in OUT. */
 static void scan(int pagemap, unsigned long a, unsigned long b, long psz,
 		 struct buf *out)
 {
 	uint64_t ent[512];
 	unsigned long addr = a, start = 0, count = 0;
+	size_t n, i;
 
-	while (addr < b) {
-		size_t n = (b - addr) / (unsigned long)psz, i;
-		ssize_t got;
-
-		if (n > ARRAY_SIZE(ent))
-			n = ARRAY_SIZE(ent);
-		got = pread(pagemap, ent, n * sizeof(*ent),
-			    (off_t)(addr / (unsigned long)psz * sizeof(*ent)));
-		if (got <= 0)
-			break;
-		n = (size_t)got / sizeof(*ent);
+	while ((n = entries(pagemap, addr, b, psz, ent, ARRAY_SIZE(ent)))) {
 		for (i = 0; i < n; i++, addr += (unsigned long)psz) {
 			if ((ent[i] & PM_PRESENT) && (ent[i] & PM_EXCLUSIVE)) {
 				if (!count)
@@ -143,5 +150,75 @@ long pages_prefault(const char *path)
 			break;
 	}
 	fclose(f);
+	return total;
+}
+
+/* FD has something to read (or is -1). */
+static int ready(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* Read a byte of each page of [A, B) that is present, until STOP has
+ * something to read; -1 once it has, else the number of pages. */
+static long touch(int pagemap, unsigned long a, unsigned long b, long psz,
+		  int stop)
+{
+	uint64_t ent[512];
+	unsigned long addr = a;
+	long total = 0;
+	size_t n, i;
+
+	while ((n = entries(pagemap, addr, b, psz, ent, ARRAY_SIZE(ent)))) {
+		if (ready(stop))
+			return -1;
+		for (i = 0; i < n; i++, addr += (unsigned long)psz)
+			if (ent[i] & PM_PRESENT) {
+				(void)*(volatile const char *)addr;
+				total++;
+			}
+	}
+	return total;
+}
+
+long pages_touch(int stop)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	long psz = sysconf(_SC_PAGESIZE), total = 0;
+	FILE *maps = fopen("/proc/self/maps", "re");
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (!maps || pagemap < 0 || psz <= 0)
+		goto out;
+	while (getline(&line, &cap, maps) > 0) {
+		unsigned long a, b;
+		char perm[5];
+		int path = 0;
+		long n;
+
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &a, &b, perm,
+			   &path) < 3 || !path)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		/* Private and readable, of a regular file or anonymous:
+		 * never a device's or what the kernel maps itself. */
+		if (perm[0] != 'r' || perm[3] != 'p' || b <= a ||
+		    b - a > MAX_MAPPING || !strncmp(line + path, "/dev/", 5) ||
+		    (line[path] == '[' && strcmp(line + path, "[heap]") &&
+		     strcmp(line + path, "[stack]")))
+			continue;
+		if ((n = touch(pagemap, a, b, psz, stop)) < 0)
+			break;
+		total += n;
+	}
+out:
+	if (maps)
+		fclose(maps);
+	if (pagemap >= 0)
+		close(pagemap);
+	free(line);
 	return total;
 }

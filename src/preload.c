@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +33,13 @@
 /* A launch whose child still runs after that long gets the next spare
  * forked meanwhile (one that ends sooner, as soon as it ends). */
 #define SPARE_DELAY_MS 50
+/* What lets a spare given a request run it: SPARE_GO, and the CPUs it
+ * then takes. */
+#define SPARE_GO 'g'
+struct spare_go {
+	char go;
+	cpu_set_t cpus;
+};
 
 struct child {
 	pid_t pid;
@@ -42,11 +50,28 @@ struct child {
 /* A loaded module's file as it was when imported. */
 struct file_id {
 	char *path;
+	const char *name;	/* in PATH, after its directory */
+	size_t dir;		/* in dirs */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
 };
+
+/*
+ * A directory of loaded files, held open so that each file costs a stat
+ * of one name, not of its whole path; the directory itself is stat'ed
+ * by path, so that one moved away and replaced is seen.  FD is -1 past
+ * MAX_DIR_FDS directories (or if it cannot be opened): its files are
+ * stat'ed by path.
+ */
+struct dir_id {
+	char *path;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+#define MAX_DIR_FDS 256
 
 static const struct preload_opts *opts;
 static int listen_fd = -1;
@@ -56,6 +81,8 @@ static struct child *children;
 static size_t nchildren, children_cap;
 static struct file_id *files;
 static size_t nfiles;
+static struct dir_id *dirs;
+static size_t ndirs;
 static int stale;		/* a file changed: run again when idle */
 /* A child forked ahead of the next launch, waiting for its request on
  * FD: a launch that finds it ready costs no fork. */
@@ -68,6 +95,12 @@ static int spare_wanted = 1;	/* not since one died unused */
 static struct sockaddr_un self_addr;
 static socklen_t self_len;
 static struct timespec last_active;
+/* In a spare given a request: the server's word that the code is not
+ * stale, to be read before the app's code runs. */
+static int go_fd = -1;
+/* The CPUs the client may run on, which python3 run by it would have
+ * (the server's if they cannot be read): a child takes them. */
+static cpu_set_t client_cpus;
 
 static void on_signal(int sig)
 {
@@ -273,6 +306,36 @@ out:
 	return ret;
 }
 
+/* The index in dirs of the directory of PATH, its first LEN bytes (none
+ * for "/"), added if new. */
+static size_t dir_of(const char *path, size_t len)
+{
+	struct dir_id *d;
+	struct stat st;
+	size_t i;
+
+	if (!len)
+		len = 1;	/* "/" */
+	for (i = ndirs; i-- > 0;)
+		if (!strncmp(dirs[i].path, path, len) && !dirs[i].path[len])
+			return i;
+	dirs = xrealloc(dirs, (ndirs + 1) * sizeof(*dirs));
+	d = &dirs[ndirs];
+	d->path = xasprintf("%.*s", (int)len, path);
+	d->fd = -1;
+	if (ndirs < MAX_DIR_FDS) {
+		d->fd = open(d->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d->fd >= 0 && fstat(d->fd, &st) == 0) {
+			d->dev = st.st_dev;
+			d->ino = st.st_ino;
+		} else if (d->fd >= 0) {
+			close(d->fd);
+			d->fd = -1;
+		}
+	}
+	return ndirs++;
+}
+
 static void remember_files(void)
 {
 	char **paths = pyrt_preload_files(), **p;
@@ -283,25 +346,46 @@ static void remember_files(void)
 	files = xcalloc(nfiles + 1, sizeof(*files));
 	nfiles = 0;
 	for (p = paths; *p; p++) {
-		if (stat(*p, &st) < 0)
+		const char *slash = strrchr(*p, '/');
+		struct file_id *f = &files[nfiles];
+
+		if (!slash || stat(*p, &st) < 0)
 			continue;	/* in a zip, or gone already */
-		files[nfiles++] = (struct file_id){ xstrdup(*p), st.st_dev,
-			st.st_ino, st.st_size, st.st_mtim };
+		f->path = xstrdup(*p);
+		f->name = f->path + (slash + 1 - *p);
+		f->dir = dir_of(*p, (size_t)(slash - *p));
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->size = st.st_size;
+		f->mtime = st.st_mtim;
+		nfiles++;
 	}
 	free_strings(paths);
 }
 
-/* The first loaded file that changed since it was imported, or NULL. */
+/* The first loaded file that changed since it was imported, or NULL:
+ * one stat each, of a name in a directory held open, and one of each
+ * such directory's path. */
 static const char *changed_file(void)
 {
 	struct stat st;
 	size_t i;
 
+	for (i = 0; i < ndirs; i++) {
+		const struct dir_id *d = &dirs[i];
+
+		if (d->fd >= 0 && (stat(d->path, &st) < 0 ||
+				   st.st_dev != d->dev || st.st_ino != d->ino))
+			return d->path;
+	}
 	for (i = 0; i < nfiles; i++) {
 		const struct file_id *f = &files[i];
+		int dfd = dirs[f->dir].fd;
 
-		if (stat(f->path, &st) < 0 || st.st_dev != f->dev ||
-		    st.st_ino != f->ino || st.st_size != f->size ||
+		if ((dfd >= 0 ? fstatat(dfd, f->name, &st, 0) :
+		     stat(f->path, &st)) < 0 ||
+		    st.st_dev != f->dev || st.st_ino != f->ino ||
+		    st.st_size != f->size ||
 		    st.st_mtim.tv_sec != f->mtime.tv_sec ||
 		    st.st_mtim.tv_nsec != f->mtime.tv_nsec)
 			return f->path;
@@ -540,10 +624,35 @@ static void leave_server(void)
 	close(listen_fd);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
+	for (i = 0; i < ndirs; i++)
+		if (dirs[i].fd >= 0)
+			close(dirs[i].fd);
 	for (i = 0; i < nchildren; i++)
 		close(children[i].fd);
 	if (spare.fd >= 0)
 		close(spare.fd);
+}
+
+/*
+ * In a spare given its request: wait for the server's word that no
+ * loaded file changed, checked while this child set itself up.  0 to
+ * go on; -1 if the code is stale or the server is gone (the client
+ * falls back: the app must not run here as well).
+ */
+static int wait_go(void)
+{
+	struct spare_go msg = { 0 };
+	ssize_t n;
+
+	n = read_full(go_fd, &msg, sizeof(msg));
+	close(go_fd);
+	go_fd = -1;
+	if (n != (ssize_t)sizeof(msg) || msg.go != SPARE_GO)
+		return -1;
+	/* A launched app outlives the server, as a forked one does. */
+	prctl(PR_SET_PDEATHSIG, 0);
+	sched_setaffinity(0, sizeof(msg.cpus), &msg.cpus);
+	return 0;
 }
 
 /* In a child that left the server: take the client's descriptors,
@@ -559,6 +668,7 @@ static void NORETURN run_request(const int *fds,
 		.pages = opts->pages,
 		.memory_fd = fds[PRELOAD_FDS],
 		.ending = tell_ending,
+		.ready = go_fd >= 0 ? wait_go : NULL,
 	};
 	size_t i;
 
@@ -571,6 +681,8 @@ static void NORETURN run_request(const int *fds,
 		if (fds[i] > 2)
 			close(fds[i]);
 	umask((mode_t)r->umask);
+	if (go_fd < 0)
+		sched_setaffinity(0, sizeof(client_cpus), &client_cpus);
 	pyrt_preload_run(&l);
 }
 
@@ -591,15 +703,14 @@ static void NORETURN spare_wait(int fd, pid_t server)
 	pyrt_preload_rehearse();
 	if (opts->pages)
 		pages_prefault(opts->pages);
+	pages_touch(fd);
 	if (read_request(fd, &r, fds, &strs) < 0)
 		_exit(0);
 	n = 1 + (size_t)r.argc + (size_t)r.envc + (size_t)r.npyflags;
 	v = xcalloc(n, sizeof(*v));
 	if (split_strings(&strs, v, n) < 0)
 		_exit(127);
-	close(fd);
-	/* A launched app outlives the server, as a forked one does. */
-	prctl(PR_SET_PDEATHSIG, 0);
+	go_fd = fd;
 	run_request(fds, &r, v);
 }
 
@@ -652,19 +763,51 @@ static void kill_spare(void)
 	spare.fd = -1;
 }
 
-/* Pass the request R (its descriptors FDS, its strings STRS) to the
- * spare, as the client sent it: the spare's pid, or -1 (no spare, or it
- * failed: it is gone). */
-static pid_t give_to_spare(const struct preload_request *r, const int *fds,
-			   const struct buf *strs)
+/*
+ * Pass the request R (its descriptors FDS, its strings STRS) to the
+ * spare, as the client sent it, so that it sets itself up while the
+ * server checks the request and the loaded files; then tell it to go on
+ * (give_go()) or kill it.  0, or -1 (no spare, or it failed: it is
+ * gone).
+ */
+static int give_to_spare(const struct preload_request *r, const int *fds,
+			 const struct buf *strs)
 {
-	pid_t pid = spare.pid;
+	cpu_set_t others;
+	int cpu = sched_getcpu();
 
-	if (pid <= 0)
+	if (spare.pid <= 0)
 		return -1;
+	/*
+	 * On a CPU other than the one the server checks the files on, if
+	 * there is one: woken on the same one, it would wait for the
+	 * check before it ran.
+	 */
+	if (cpu >= 0 && sched_getaffinity(0, sizeof(others), &others) == 0 &&
+	    CPU_ISSET(cpu, &others) && CPU_COUNT(&others) > 1) {
+		CPU_CLR(cpu, &others);
+		sched_setaffinity(spare.pid, sizeof(others), &others);
+	}
 	if (send_fds(spare.fd, r, sizeof(*r), fds, PRELOAD_FDS +
 		     !!(r->flags & PRELOAD_MEMORY)) < 0 ||
 	    write_full(spare.fd, strs->data, strs->len) < 0) {
+		kill_spare();
+		return -1;
+	}
+	return 0;
+}
+
+/* Let the spare that has a request run it: its pid, or -1 (it is gone,
+ * and ran none of the app). */
+static pid_t give_go(void)
+{
+	struct spare_go msg;
+	pid_t pid = spare.pid;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.go = SPARE_GO;
+	msg.cpus = client_cpus;
+	if (write_full(spare.fd, &msg, sizeof(msg)) < 0) {
 		kill_spare();
 		return -1;
 	}
@@ -694,7 +837,8 @@ static void launch(int conn)
 	char **v = NULL;
 	const char *changed = NULL, *env;
 	size_t n;
-	pid_t pid;
+	pid_t pid = -1;
+	int given;
 
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		error_errno("cannot read a client's credentials");
@@ -727,40 +871,47 @@ static void launch(int conn)
 		refuse(conn, "malformed request");
 		goto out;
 	}
-	if (stale || (changed = changed_file())) {
-		kill_spare();
-		if (!stale)
-			warning("'%s' changed: loading the code again when the "
-				"running launches end", changed);
-		stale = 1;
+	if (stale) {
 		close_fds(fds, PRELOAD_FDS_MAX);
 		refuse(conn, "stale");
 		goto out;
 	}
+	/* The spare sets itself up while the server checks the request and
+	 * the loaded files: it runs nothing of the app until told to go on
+	 * (and is killed if the launch is refused). */
+	given = give_to_spare(&r, fds, &strs) == 0;
+	if (sched_getaffinity(cred.pid, sizeof(client_cpus), &client_cpus) < 0)
+		sched_getaffinity(0, sizeof(client_cpus), &client_cpus);
 	if (!same_strings(v + 1 + r.argc + r.envc, r.npyflags,
 			  opts->python_flags)) {
-		close_fds(fds, PRELOAD_FDS_MAX);
-		refuse(conn, "python3's options (--python-flags) differ from "
-		       "the server's");
-		goto out;
+		buf_adds(&why, "python3's options (--python-flags) differ "
+			 "from the server's");
+		goto refused;
 	}
 	if ((env = env_differs(v + 1 + r.argc, r.envc))) {
-		close_fds(fds, PRELOAD_FDS_MAX);
 		buf_addf(&why, "%.*s differs from the server's",
 			 (int)strcspn(env, "="), env);
-		refuse(conn, why.data);
-		goto out;
+		goto refused;
 	}
-	/* Another thread may hold a lock the child would copy, held for
-	 * good. */
-	if (other_threads(&why)) {
+	/* Stale code is never run: each loaded file is checked before the
+	 * app's code runs. */
+	if ((changed = changed_file())) {
+		warning("'%s' changed: loading the code again when the "
+			"running launches end", changed);
+		stale = 1;
+		buf_adds(&why, "stale");
+		goto refused;
+	}
+	if (given)
+		pid = give_go();
+	/* Another thread may hold a lock a child forked now would copy,
+	 * held for good (a spare was forked when none ran). */
+	if (pid < 0 && other_threads(&why)) {
 		warning("refused a launch: %s is running", why.data);
 		buf_adds(&why, " is running");
-		close_fds(fds, PRELOAD_FDS_MAX);
-		refuse(conn, why.data);
-		goto out;
+		goto refused;
 	}
-	if ((pid = give_to_spare(&r, fds, &strs)) < 0) {
+	if (pid < 0) {
 		pid = pyrt_preload_fork();
 		if (pid == 0) {
 			leave_server();
@@ -780,6 +931,12 @@ static void launch(int conn)
 	send_reply(conn, PRELOAD_STARTED, (int)pid, NULL);
 	add_child(pid, conn);
 	spare_wanted = 1;
+	goto out;
+refused:
+	if (given)
+		kill_spare();
+	close_fds(fds, PRELOAD_FDS_MAX);
+	refuse(conn, why.data);
 out:
 	clock_gettime(CLOCK_MONOTONIC, &last_active);
 	free(v);

@@ -29,9 +29,34 @@
 static const char helper_source[] =
 	"import _signal, os, sys\n"
 	"\n"
+	/* What python3 imports for its own use in some launches only (runpy,
+	 * for -m), imported once and held out of sys.modules, and of their
+	 * packages' attributes, until a launch that has them. */
+	"held = {}\n"
+	"held_attrs = []\n"
+	"\n"
+	"def hold(name):\n"
+	"    mods = sys.modules\n"
+	"    before = set(mods)\n"
+	"    __import__(name)\n"
+	"    added = [k for k in mods if k not in before]\n"
+	"    for k in added:\n"
+	"        held[k] = mods.pop(k)\n"
+	"    for k in added:\n"
+	"        parent, _, child = k.rpartition('.')\n"
+	"        p = mods.get(parent)\n"
+	"        if p is not None and getattr(p, child, None) is held[k]:\n"
+	"            delattr(p, child)\n"
+	"            held_attrs.append((p, child, held[k]))\n"
+	"\n"
+	"def put_back():\n"
+	"    sys.modules.update(held)\n"
+	"    for p, child, m in held_attrs:\n"
+	"        setattr(p, child, m)\n"
+	"\n"
 	"def files():\n"
 	"    out = set()\n"
-	"    for m in list(sys.modules.values()):\n"
+	"    for m in list(sys.modules.values()) + list(held.values()):\n"
 	"        f = getattr(m, '__file__', None)\n"
 	"        if isinstance(f, str):\n"
 	"            out.add(os.fsencode(os.path.abspath(f)))\n"
@@ -91,6 +116,7 @@ static const char helper_source[] =
 	"    m.__loader__ = ext.SourceFileLoader('__main__', path)\n";
 
 static PyObject *helper;	/* new: the helper module, for good */
+static PyObject *atexit_module;	/* new: for good */
 
 /* HELPER.NAME(ARGS...) per Py_BuildValue's FORMAT; a new reference, or
  * NULL with the exception set. */
@@ -181,6 +207,23 @@ static int check_flags(PyConfig *config)
 	return 0;
 }
 
+/*
+ * The atexit module, without adding it to sys.modules if it is not
+ * there (python3 does not import it): its handlers are the
+ * interpreter's, whichever module object registered them.  A new
+ * reference, or NULL with the exception set.
+ */
+static PyObject *fetch_atexit(void)
+{
+	PyObject *mods = PyImport_GetModuleDict();	/* borrowed */
+	int had = PyDict_GetItemString(mods, "atexit") != NULL;
+	PyObject *m = PyImport_ImportModule("atexit");	/* new */
+
+	if (m && !had && PyDict_DelItemString(mods, "atexit") < 0)
+		PyErr_Clear();
+	return m;
+}
+
 int pyrt_preload_start(const char *dir, char *const *imports,
 		       char *const *optional, char *const *flags)
 {
@@ -238,6 +281,19 @@ int pyrt_preload_start(const char *dir, char *const *imports,
 			PyErr_Clear();
 		Py_XDECREF(m);
 	}
+	/*
+	 * What a launch imports that python3 imports itself, imported here
+	 * once rather than in each child (the first import of runpy costs
+	 * a launch of "-m" milliseconds), and held out of what the app
+	 * sees until a launch has it: runpy for -m, atexit for the end.
+	 */
+	if (!PyDict_GetItemString(PyImport_GetModuleDict(), "runpy")) {
+		if (!(r = call_helper("hold", "(s)", "runpy")))	/* new */
+			goto error;
+		Py_DECREF(r);
+	}
+	if (!(atexit_module = fetch_atexit()))
+		goto error;
 	/* Out of the collector's reach, so that the children's collections
 	 * do not write to (and copy) the pages they share.  The app sees gc
 	 * in sys.modules only if it imported it. */
@@ -325,10 +381,21 @@ pid_t pyrt_preload_fork(void)
 static int set_environ(char *const *env, size_t n)
 {
 	extern char **environ;
+	static char **last;	/* what the last call set, if it did */
+	static size_t nlast;
 	PyObject *os, *mapping = NULL, *data = NULL;
 	char **copy;
 	size_t i;
 	int ret = -1;
+
+	/* A launch with the environment the spare rehearsed with (the
+	 * server's) has nothing to do. */
+	if (last && n == nlast) {
+		for (i = 0; i < n && !strcmp(env[i], last[i]); i++)
+			;
+		if (i == n)
+			return 0;
+	}
 
 	if (!(os = PyImport_ImportModule("os")))	/* new */
 		return -1;
@@ -360,6 +427,8 @@ static int set_environ(char *const *env, size_t n)
 	copy = xcalloc(n + 1, sizeof(*copy));
 	memcpy(copy, env, n * sizeof(*copy));
 	environ = copy;
+	last = copy;
+	nlast = n;
 	ret = 0;
 out:
 	Py_XDECREF(data);
@@ -623,19 +692,21 @@ static PyObject *script_path(const char *target)
 	return s;
 }
 
-/* "python3 script": Modules/main.c's pymain_run_file() and
- * PyRun_SimpleFileExFlags(), without the interactive and pyc cases.
- * Returns 0, or -1 with the exception set. */
-static int run_file(PyObject *abspath)
+/*
+ * What "python3 script" does before it reads the script (Modules/main.c's
+ * pymain_run_file() and PyRun_SimpleFileExFlags(), without the
+ * interactive and pyc cases): the script opened (in *FP), __main__'s
+ * __file__, __cached__ and __loader__ set.  None of it runs the script.
+ * Returns 0, -2 if the script cannot be opened, or -1, with the
+ * exception set.
+ */
+static int open_script(PyObject *abspath, FILE **fp)
 {
-	PyCompilerFlags cf = _PyCompilerFlags_INIT;
 	PyObject *main, *d, *r;
 	const char *path = PyUnicode_AsUTF8(abspath);
-	FILE *fp;
-	int ret = -1;
 
-	fp = path ? fopen(path, "rb") : NULL;
-	if (!fp) {
+	*fp = path ? fopen(path, "rb") : NULL;
+	if (!*fp) {
 		PyObject *e = PyErr_SetFromErrno(PyExc_OSError);
 
 		(void)e;
@@ -643,24 +714,38 @@ static int run_file(PyObject *abspath)
 	}
 	main = PyImport_AddModule("__main__");	/* borrowed */
 	if (!main)
-		goto out;
+		goto failed;
 	d = PyModule_GetDict(main);	/* borrowed */
 	if (PyDict_SetItemString(d, "__file__", abspath) < 0 ||
 	    PyDict_SetItemString(d, "__cached__", Py_None) < 0)
-		goto out;
+		goto failed;
 	if (!(r = call_helper("main_loader", "(O)", abspath)))	/* new */
-		goto out;
+		goto failed;
 	Py_DECREF(r);
-	r = PyRun_FileExFlags(fp, path, Py_file_input, d, d, 1, &cf); /* new */
-	fp = NULL;
-	if (r) {
-		Py_DECREF(r);
-		ret = 0;
-	}
-out:
-	if (fp)
+	return 0;
+failed:
+	fclose(*fp);
+	*fp = NULL;
+	return -1;
+}
+
+/* Run the script open_script() opened on FP, and close it.  0, or -1
+ * with the exception set. */
+static int run_script(PyObject *abspath, FILE *fp)
+{
+	PyCompilerFlags cf = _PyCompilerFlags_INIT;
+	PyObject *main = PyImport_AddModule("__main__");	/* borrowed */
+	const char *path = PyUnicode_AsUTF8(abspath);
+	PyObject *d, *r;
+
+	if (!main || !path) {
 		fclose(fp);
-	return ret;
+		return -1;
+	}
+	d = PyModule_GetDict(main);	/* borrowed */
+	r = PyRun_FileExFlags(fp, path, Py_file_input, d, d, 1, &cf); /* new */
+	Py_XDECREF(r);
+	return r ? 0 : -1;
 }
 
 /* OBJ.closed is true (or cannot be read). */
@@ -693,7 +778,8 @@ static int finish(void)
 			PyErr_WriteUnraisable(threading);
 		Py_XDECREF(r);
 	}
-	atexit = PyImport_ImportModule("atexit");	/* new */
+	atexit = atexit_module ? atexit_module : fetch_atexit();
+	Py_XINCREF(atexit_module);
 	r = atexit ? PyObject_CallMethod(atexit, "_run_exitfuncs", NULL) :
 		NULL;	/* new */
 	if (!r)
@@ -745,9 +831,11 @@ void pyrt_preload_rehearse(void)
 		n++;
 	r = set_environ(environ, n) < 0 || set_streams() < 0 ? NULL :
 		call_helper("signals", "()");	/* new */
-	if (r)
+	if (r) {
+		Py_DECREF(r);
 		r = Py_CompileString("pass\n", "<rehearsal>",
 				     Py_file_input);	/* new */
+	}
 	if (!r)
 		PyErr_Print();
 	Py_XDECREF(r);
@@ -764,41 +852,50 @@ static long faults(void)
 void pyrt_preload_run(const struct pyrt_launch *l)
 {
 	PyObject *abspath = NULL, *r;
+	FILE *fp = NULL;
 	long faults0 = faults();
 	int status = 1, sigint = 0, ret;
 
-	if (become_app(l) < 0)
+	ret = become_app(l);
+	/* A script is opened while the server checks its files: none of
+	 * that runs the app's code. */
+	if (ret == 0 && !l->module)
+		ret = !(abspath = script_path(l->target)) ? -1 :
+			open_script(abspath, &fp);
+	if (l->ready && l->ready() < 0)
+		_exit(0);
+	if (ret == -2) {
+		PyObject *type, *value, *tb;
+
+		PyErr_Fetch(&type, &value, &tb);
+		PyErr_NormalizeException(&type, &value, &tb);
+		r = call_helper("cannot_open", "(OO)", abspath, value);
+		Py_XDECREF(r);
+		Py_XDECREF(type);
+		Py_XDECREF(value);
+		Py_XDECREF(tb);
+		PyErr_Clear();
+		status = 2;
+		goto finish;
+	}
+	if (ret < 0)
 		goto failed;
 	if (l->module) {
-		PyObject *runpy = PyImport_ImportModule("runpy"); /* new */
+		PyObject *back = call_helper("put_back", "()");	/* new */
+		PyObject *runpy = back ? PyImport_ImportModule("runpy") :
+			NULL;	/* new */
 		PyObject *target = PyUnicode_DecodeFSDefault(l->target);
 
 		r = runpy && target ?
 			PyObject_CallMethod(runpy, "_run_module_as_main",
 					    "Oi", target, 1) : NULL; /* new */
+		Py_XDECREF(back);
 		Py_XDECREF(runpy);
 		Py_XDECREF(target);
 		ret = r ? 0 : -1;
 		Py_XDECREF(r);
 	} else {
-		if (!(abspath = script_path(l->target)))
-			goto failed;
-		ret = run_file(abspath);
-		if (ret == -2) {
-			PyObject *type, *value, *tb;
-
-			PyErr_Fetch(&type, &value, &tb);
-			PyErr_NormalizeException(&type, &value, &tb);
-			r = call_helper("cannot_open", "(OO)", abspath,
-					value);
-			Py_XDECREF(r);
-			Py_XDECREF(type);
-			Py_XDECREF(value);
-			Py_XDECREF(tb);
-			PyErr_Clear();
-			status = 2;
-			goto finish;
-		}
+		ret = run_script(abspath, fp);
 	}
 	if (ret == 0) {
 		status = 0;
@@ -838,6 +935,10 @@ finish:
 	/* Its client may go: what is left is this process's teardown. */
 	if (!sigint && l->ending)
 		l->ending(status);
+	/* Nor need a reader of its output wait for it: its descriptors
+	 * close now rather than after the teardown of its memory, which
+	 * costs a child of a large server more than python3 its own. */
+	close_range(0, ~0U, 0);
 	/* The first launch teaches the spares what to copy ahead, and one
 	 * that still took many faults teaches them more: what it holds of
 	 * its own by now is what its spare copied and what it copied. */

@@ -138,6 +138,10 @@ struct pyrt_launch {
 				 * smaps_rollup as it ends (smaps.h) */
 	void (*ending)(int status);	/* called with the exit status
 					 * once the app has ended */
+	int (*ready)(void);	/* if not NULL, called once the child is
+				 * set up, before any of the app's code
+				 * runs: if it fails, the child exits at
+				 * once, having run none */
 };
 /*
  * In a forked child whose descriptors 0-2, directory, umask and signals

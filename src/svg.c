@@ -151,6 +151,44 @@ static int missing(double v)
 	return !isfinite(v);
 }
 
+/*
+ * What libm would give, without it (the launch client of the same binary
+ * starts faster without libm to load): fmax() and fmin(), a NaN argument
+ * yielding the other; 10 to the power E, exact up to 1e22 (the nearest
+ * double below 1); floor(log10(A)) for a finite A > 0.  floor(), ceil(),
+ * round() and fabs() are single instructions with -fno-math-errno.
+ */
+static double max_of(double a, double b)
+{
+	return isnan(a) || b > a ? b : a;
+}
+
+static double min_of(double a, double b)
+{
+	return isnan(a) || b < a ? b : a;
+}
+
+static double ten_to(int e)
+{
+	double r = 1;
+	int k;
+
+	for (k = e < 0 ? -e : e; k > 0; k--)
+		r *= 10;
+	return e < 0 ? 1 / r : r;
+}
+
+static int decade(double a)
+{
+	int e = 0;
+
+	while (a >= ten_to(e + 1))
+		e++;
+	while (a < ten_to(e))
+		e--;
+	return e;
+}
+
 /* V to three significant digits, without an exponent where that reads
  * well: 0.0123, 1.23, 12.3, 123, 1234. */
 static void format_value(char *out, size_t size, double v)
@@ -166,10 +204,10 @@ static void format_value(char *out, size_t size, double v)
 		snprintf(out, size, "%.3g", v);
 		return;
 	}
-	e = (int)floor(log10(a));
+	e = decade(a);
 	dec = e < 2 ? 2 - e : 0;
 	/* 99.96 rounds to 100.0, which has a digit too many */
-	if (dec > 0 && fabs(round(v * pow(10, dec))) >= pow(10, e + 1 + dec))
+	if (dec > 0 && fabs(round(v * ten_to(dec))) >= ten_to(e + 1 + dec))
 		dec--;
 	snprintf(out, size, "%.*f", dec, v);
 }
@@ -188,12 +226,12 @@ static void scale(struct layout *L, double vmax)
 	if (!(vmax > 0))
 		vmax = 1;
 	raw = vmax / 8;
-	mag = pow(10, floor(log10(raw)));
+	mag = ten_to(decade(raw));
 	f = raw / mag;
 	L->step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 	L->nticks = (int)ceil(vmax / L->step - 1e-9);
 	L->top = L->nticks * L->step;
-	L->decimals = L->step >= 1 ? 0 : (int)ceil(-log10(L->step) - 1e-9);
+	L->decimals = L->step >= 1 ? 0 : -decade(L->step);
 }
 
 static char *axis_label(const struct chart *c)
@@ -244,38 +282,38 @@ static void layout(const struct chart *c, struct layout *L)
 	memset(L, 0, sizeof(*L));
 	for (i = 0; i < n; i++) {
 		if (!missing(c->value[i]))
-			vmax = fmax(vmax, c->value[i]);
+			vmax = max_of(vmax, c->value[i]);
 		if (c->hi && !missing(c->hi[i]))
-			vmax = fmax(vmax, c->hi[i]);
+			vmax = max_of(vmax, c->hi[i]);
 		format_value(s, sizeof(s), c->value[i]);
-		label = fmax(label, text_width(s, FONT_VALUE));
+		label = max_of(label, text_width(s, FONT_VALUE));
 	}
 	scale(L, vmax);
 	for (k = 0; k <= L->nticks; k++) {
 		format_tick(s, sizeof(s), L, k);
-		ticks = fmax(ticks, text_width(s, FONT_LABEL));
+		ticks = max_of(ticks, text_width(s, FONT_LABEL));
 	}
 	for (i = 0; i < c->ngroups; i++)
-		names = fmax(names, text_width(str(c->groups[i]), FONT_LABEL));
+		names = max_of(names, text_width(str(c->groups[i]), FONT_LABEL));
 
 	/* A bar is at least as wide as its value, a group as its name. */
-	L->bar = fmax(BAR_MIN, label + 4);
+	L->bar = max_of(BAR_MIN, label + 4);
 	L->cluster = c->nseries * (L->bar + BAR_GAP) - BAR_GAP;
-	L->slot = fmax(L->cluster, names) + fmax(GROUP_GAP, L->bar);
+	L->slot = max_of(L->cluster, names) + max_of(GROUP_GAP, L->bar);
 	L->x0 = PAD + FONT_LABEL + 10 + ticks + TICK + 4;
 	L->w = c->ngroups * L->slot;
 	L->width = L->x0 + L->w + PAD;
 
-	need = fmax(MIN_WIDTH, 2 * PAD + text_width(str(c->title),
+	need = max_of(MIN_WIDTH, 2 * PAD + text_width(str(c->title),
 						    FONT_TITLE * 1.1));
 	for (i = 0; i < c->nseries; i++)
-		need = fmax(need, 2 * PAD + SWATCH + 6 +
+		need = max_of(need, 2 * PAD + SWATCH + 6 +
 			    text_width(str(c->series[i]), FONT_LABEL));
 	if (c->subtitle)
-		need = fmax(need, 2 * PAD + text_width(c->subtitle,
+		need = max_of(need, 2 * PAD + text_width(c->subtitle,
 						       FONT_SUBTITLE));
 	if (c->note)
-		need = fmax(need, 2 * PAD + text_width(c->note,
+		need = max_of(need, 2 * PAD + text_width(c->note,
 						       FONT_SUBTITLE));
 	if (L->width < need) {
 		L->w += need - L->width;
@@ -287,14 +325,14 @@ static void layout(const struct chart *c, struct layout *L)
 			double room = (0.6 * L->slot + BAR_GAP) / c->nseries -
 				BAR_GAP;
 
-			L->bar = fmax(L->bar, fmin(BAR_MAX, room));
+			L->bar = max_of(L->bar, min_of(BAR_MAX, room));
 			L->cluster = c->nseries * (L->bar + BAR_GAP) - BAR_GAP;
 		}
 	}
 
 	L->legend_y = PAD + 14 + (c->subtitle ? 22 : 0) + 16;
 	L->y0 = L->legend_y + LEGEND_ROW * legend(NULL, c, L) + 20;
-	L->h = fmax(PLOT_HEIGHT, text_width(axis, FONT_LABEL) + 20);
+	L->h = max_of(PLOT_HEIGHT, text_width(axis, FONT_LABEL) + 20);
 	L->height = ceil(L->y0 + L->h + 22 + (c->note ? 24 : 0) + PAD);
 	L->width = ceil(L->width);
 	free(axis);
@@ -303,7 +341,7 @@ static void layout(const struct chart *c, struct layout *L)
 static double ypos(const struct layout *L, double v)
 {
 	/* the axis starts at 0: a negative value is an empty bar */
-	return L->y0 + L->h - fmax(v, 0) / L->top * L->h;
+	return L->y0 + L->h - max_of(v, 0) / L->top * L->h;
 }
 
 static void draw_axis(FILE *f, const struct chart *c, const struct layout *L)
@@ -346,7 +384,7 @@ static void draw_axis(FILE *f, const struct chart *c, const struct layout *L)
 static void whisker(FILE *f, const struct layout *L, double x, double lo,
 		    double hi)
 {
-	double cap = fmin(L->bar / 4, 8);
+	double cap = min_of(L->bar / 4, 8);
 	double y1 = ypos(L, lo), y2 = ypos(L, hi);
 
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
@@ -443,7 +481,7 @@ static void draw_bars(FILE *f, const struct chart *c, const struct layout *L)
 			}
 			y = ypos(L, c->value[i]);
 			if (has_whisker(c, i))
-				y = fmin(y, ypos(L, c->hi[i]));
+				y = min_of(y, ypos(L, c->hi[i]));
 			text(f, x, y - 4, 0, "", v);
 		}
 	fputs("</g>\n", f);

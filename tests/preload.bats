@@ -35,6 +35,7 @@ print("handlers", [str(signal.getsignal(s)) for s in
 print("streams", sys.stdout.line_buffering, sys.stdout.encoding,
       sys.stderr.errors)
 print("modules", sorted(sys.modules))  # lib imported: no more than python3 has
+print("importlib.util", hasattr(sys.modules.get("importlib"), "util"))
 what = sys.argv[1] if len(sys.argv) > 1 else ""
 if what == "exit3":
     sys.exit(3)
@@ -707,6 +708,56 @@ PY
 	assert_file_empty mem2
 	run -1 --separate-stderr "$PYPRIME" launch --no-fallback --memory "$BATS_TEST_TMPDIR/no/such/dir" t big.py
 	assert_equal "$stderr" "pyprime: cannot open '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
+}
+
+@test "a launch refused once its spare has the request runs the app once, by python3" {
+	start_server t
+	local pid tracer
+	pid=$(server_pid t)
+	printf 'with open("ran", "a") as f:\n    f.write("ran\\n")\n' >count.py
+	# Refused for its environment: the spare given the request is killed.
+	run -0 env PYTHONOPTIMIZE=1 "$PYPRIME" launch t count.py
+	# Refused as stale, with the server's first stat of the check held
+	# up for a second: long enough for a spare that did not wait for the
+	# server's word to run the script.
+	sleep 0.5
+	strace -qq -o /dev/null -p "$pid" -e trace=newfstatat \
+		-e inject=newfstatat:delay_enter=1000000:when=1 &
+	tracer=$!
+	for _ in $(seq 100); do
+		grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status" && break
+		sleep 0.05
+	done
+	grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status"
+	sed -i 's/VERSION = 1/VERSION = 2/' lib.py
+	run -0 "$PYPRIME" launch t count.py
+	kill "$tracer"
+	wait "$tracer" || true
+	run -0 cat ran
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "a preloaded package's directory replaced by a copy of itself: the launch is refused as stale" {
+	mkdir pkg
+	printf 'VERSION = 1\n' >pkg/__init__.py
+	printf 'import pkg\nprint("pkg", pkg.VERSION)\n' >v.py
+	pyprime preload -C "$APP" --import pkg t
+	run -0 "$PYPRIME" launch --no-fallback t v.py
+	assert_output "pkg 1"
+	# The same names, sizes and times, in another directory.
+	mv pkg pkg.old
+	cp -a pkg.old pkg
+	run -1 --separate-stderr "$PYPRIME" launch --no-fallback t v.py
+	assert_equal "$stderr" "pyprime: the server's code is stale"
+}
+
+@test "the app runs on the client's CPUs, as under python3" {
+	start_server t
+	printf 'import os\nprint(sorted(os.sched_getaffinity(0)))\n' >cpus.py
+	run -0 taskset -c 0 "$PYPRIME" launch --no-fallback t cpus.py
+	assert_output "[0]"
+	run -0 "$PYPRIME" launch --no-fallback t cpus.py
+	assert_output "$("$PYTHON" cpus.py)"
 }
 
 @test "a launch that still takes many page faults records its pages again, for the spares after it" {

@@ -14,7 +14,8 @@ RUNS rounds, python3 and the launches going first in turn:
     pyprime launch ... trivial.py         (a script that does nothing)
     the same again at once, before the server has its next spare
     the first two from the --no-spare server
-    the fork itself: a child the server's size forked and reaped
+    the fork itself: a child the server's size forked and reaped,
+    four times (by a python3 that imported what the server did)
 
 Each must give python3's output and status.  Then 20 launches at once of a
 probe that prints its argument, each checked.  The memory of each server
@@ -35,24 +36,32 @@ import time
 PY = "/usr/bin/python3"
 
 TRIVIAL = "pass\n"
+# Seconds between runs (but for "again"): the previous run's process
+# torn down, as when launches are spaced in use; a launch's client exits
+# before its child's teardown, which would otherwise overlap the next run.
+SETTLE = 0.1
 PROBE = "import sys\nprint('probe', sys.argv[1])\n"
-# The fork itself, in a process that imported what the server did: fork,
-# the child exits at once, the parent reaps it.
+# The fork itself, in a process that imported what the server did: for
+# each line read, N forks, each child exiting at once and reaped; their
+# times in ms on one line.  Timed in the rounds, beside the launches.
 FORK = '''\
-import contextlib, importlib, io, os, statistics, sys, time
+import contextlib, importlib, io, os, sys, time
 with contextlib.redirect_stdout(io.StringIO()):
     for name in sys.argv[2:]:
         importlib.import_module(name)
-times = []
-for _ in range(int(sys.argv[1])):
-    t = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    times.append(time.perf_counter() - t)
-print(statistics.median(times) * 1000)
+print("ready", flush=True)
+for _ in sys.stdin:
+    times = []
+    for _ in range(int(sys.argv[1])):
+        t = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        times.append((time.perf_counter() - t) * 1000)
+    print(" ".join("%.4f" % x for x in times), flush=True)
 '''
+FORKS_PER_ROUND = 4
 
 
 def die(msg):
@@ -182,7 +191,15 @@ def app(argv):
         _, want, wstatus = run(runs_of["python"], tree)
         if wstatus != 0:
             die("python3 -m %s: status %d" % (module, wstatus))
+        learned = imports or [module]
+        forker = subprocess.Popen([PY, "-c", FORK, str(FORKS_PER_ROUND)] +
+                                  learned, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, cwd=tree,
+                                  text=True)
+        if forker.stdout.readline() != "ready\n":
+            die("timing the fork failed")
         times = {k: [] for k in runs_of}
+        forks = []
         for i in range(runs + 1):
             # python3 and the launches take turns going first.  A
             # launch follows a run from elsewhere, as launches of one
@@ -196,6 +213,8 @@ def app(argv):
                          "nospare_trivial", "trivial", "again"]
             for which in order:
                 argv_ = runs_of[which]
+                if which != "again":
+                    time.sleep(SETTLE)
                 elapsed, out, status = run(argv_, tree)
                 expect = want if which.endswith("launch") or \
                     which == "python" else b""
@@ -204,6 +223,14 @@ def app(argv):
                         (" ".join(argv_), status, out[:200], expect[:200]))
                 if i:	# run 0 warms up
                     times[which].append(elapsed * 1000)
+            time.sleep(SETTLE)
+            forker.stdin.write("\n")
+            forker.stdin.flush()
+            line = forker.stdout.readline().split()
+            if len(line) != FORKS_PER_ROUND:
+                die("timing the fork failed")
+            if i:
+                forks += [float(x) for x in line]
         for which, xs in times.items():
             print("%s_ms %.2f" % (which, statistics.median(xs)))
             print("%s_min_ms %.2f" % (which, min(xs)))
@@ -212,11 +239,9 @@ def app(argv):
         time.sleep(1)
         idle_memory(server, "server")
         idle_memory(nospare, "nospare")
-        learned = imports or [module]
-        _, out, status = run([PY, "-c", FORK, str(runs * 4)] + learned, tree)
-        if status != 0:
-            die("timing the fork failed")
-        print("fork_ms %.2f" % float(out))
+        forker.stdin.close()
+        forker.wait()
+        print("fork_ms %.2f" % statistics.median(forks))
 
         # 20 launches at once, each checked.
         procs = [subprocess.Popen(launcher(sock, "probe.py", str(k)),
