@@ -203,7 +203,8 @@ static int run_served(const struct launch_opts *o, struct buf *why)
 	struct pollfd p[2];
 	struct stat st;
 	unsigned long pending = 0;
-	pid_t child = 0;
+	pid_t child = 0, ended = 0;
+	int ended_status = 0;
 	size_t i;
 	int fd, sfd;
 	ssize_t n;
@@ -221,6 +222,7 @@ static int run_served(const struct launch_opts *o, struct buf *why)
 
 	for (i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&blocked, forwarded[i]);
+	sigaddset(&blocked, PRELOAD_END_SIGNAL);
 	sigprocmask(SIG_BLOCK, &blocked, NULL);
 	sfd = signalfd(-1, &blocked, SFD_CLOEXEC);
 	if (sfd < 0)
@@ -250,6 +252,23 @@ static int run_served(const struct launch_opts *o, struct buf *why)
 		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			int sig = (int)si.ssi_signo;
 
+			/* The child's word that it ended, with its status
+			 * (maybe before the server's that it started). */
+			if (sig == PRELOAD_END_SIGNAL) {
+				if (si.ssi_code != SI_QUEUE)
+					continue;
+				if (child && (pid_t)si.ssi_pid == child) {
+					close(fd);
+					close(sfd);
+					return end_like(W_EXITCODE(
+						si.ssi_int & 0xff, 0));
+				}
+				if (!child) {
+					ended = (pid_t)si.ssi_pid;
+					ended_status = si.ssi_int & 0xff;
+				}
+				continue;
+			}
 			if (!child) {
 				pending |= 1ul << sig;
 				if (sig != SIGTSTP)
@@ -291,6 +310,11 @@ static int run_served(const struct launch_opts *o, struct buf *why)
 			return -1;
 		case PRELOAD_STARTED:
 			child = (pid_t)r.value;
+			if (ended && ended == child) {
+				close(fd);
+				close(sfd);
+				return end_like(W_EXITCODE(ended_status, 0));
+			}
 			for (i = 1; i < 8 * sizeof(pending); i++)
 				if (pending & (1ul << i) && (int)i != SIGCONT)
 					pass_on(child, (int)i);

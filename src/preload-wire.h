@@ -10,10 +10,12 @@
  * arguments, ENVC "NAME=value" entries, then the NPYFLAGS words of
  * python3's options it wants (--python-flags).
  *
- * A child of the server that is about to exit sends, on a connection of
- * its own, a request with PRELOAD_ENDED in FLAGS, its exit status in
- * ARGC and nothing else, so that its client need not wait for the
- * kernel to tear the process down.
+ * A child of the server that is about to exit queues PRELOAD_END_SIGNAL
+ * to its client (sigqueue(3), the exit status in sival_int), so that the
+ * client need not wait for the kernel to tear the process down; if it
+ * cannot (the client is out of its reach), it sends the server, on a
+ * connection of its own, a request with PRELOAD_ENDED in FLAGS, its exit
+ * status in ARGC and nothing else, and the server tells the client.
  *
  * The server answers with struct preload_reply messages: REFUSED (and closes),
  * or STARTED with the child's pid, then EXIT with its wait status.
@@ -21,6 +23,7 @@
 #ifndef PRELOAD_WIRE_H
 #define PRELOAD_WIRE_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #define PRELOAD_MAGIC 0x70797072u	/* "pypr" */
@@ -48,6 +51,9 @@ struct preload_request {
 #define PRELOAD_MEMORY 1u
 /* A child's notice that it ends (see above). */
 #define PRELOAD_ENDED 2u
+/* The signal a child ends its client's wait with (see above); not one
+ * the C library keeps for itself. */
+#define PRELOAD_END_SIGNAL (SIGRTMIN + 1)
 
 enum preload_reply_type {
 	PRELOAD_REFUSED = 1,	/* text says why; the connection ends */

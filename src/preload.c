@@ -38,6 +38,7 @@
 #define SPARE_GO 'g'
 struct spare_go {
 	char go;
+	pid_t client;
 	cpu_set_t cpus;
 };
 
@@ -99,8 +100,10 @@ static struct timespec last_active;
  * stale, to be read before the app's code runs. */
 static int go_fd = -1;
 /* The CPUs the client may run on, which python3 run by it would have
- * (the server's if they cannot be read): a child takes them. */
+ * (the server's if they cannot be read): a child takes them.  And the
+ * client's pid, which a child tells when it ends. */
 static cpu_set_t client_cpus;
+static pid_t client_pid;
 
 static void on_signal(int sig)
 {
@@ -581,16 +584,21 @@ static void child_ended(pid_t pid, int status)
 		}
 }
 
-/* In a child about to exit with STATUS: say so to the server, on a
- * connection of its own (none is open while the app runs). */
+/* In a child about to exit with STATUS: say so to its client, or else
+ * to the server, on a connection of its own (none is open while the app
+ * runs). */
 static void tell_ending(int status)
 {
 	struct preload_request r = { .magic = PRELOAD_MAGIC,
 				     .version = PRELOAD_VERSION,
 				     .flags = PRELOAD_ENDED,
 				     .argc = (uint32_t)status };
+	union sigval v = { .sival_int = status };
 	int fd;
 
+	if (client_pid > 0 &&
+	    sigqueue(client_pid, PRELOAD_END_SIGNAL, v) == 0)
+		return;
 	if (!self_len)
 		return;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -652,6 +660,7 @@ static int wait_go(void)
 	/* A launched app outlives the server, as a forked one does. */
 	prctl(PR_SET_PDEATHSIG, 0);
 	sched_setaffinity(0, sizeof(msg.cpus), &msg.cpus);
+	client_pid = msg.client;
 	return 0;
 }
 
@@ -806,6 +815,7 @@ static pid_t give_go(void)
 
 	memset(&msg, 0, sizeof(msg));
 	msg.go = SPARE_GO;
+	msg.client = client_pid;
 	msg.cpus = client_cpus;
 	if (write_full(spare.fd, &msg, sizeof(msg)) < 0) {
 		kill_spare();
@@ -882,6 +892,7 @@ static void launch(int conn)
 	given = give_to_spare(&r, fds, &strs) == 0;
 	if (sched_getaffinity(cred.pid, sizeof(client_cpus), &client_cpus) < 0)
 		sched_getaffinity(0, sizeof(client_cpus), &client_cpus);
+	client_pid = cred.pid;
 	if (!same_strings(v + 1 + r.argc + r.envc, r.npyflags,
 			  opts->python_flags)) {
 		buf_adds(&why, "python3's options (--python-flags) differ "

@@ -737,6 +737,15 @@ PY
 	assert_equal "${#lines[@]}" 2
 }
 
+@test "an app that gives up root before it ends: the client still ends with its status" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	start_server t
+	printf 'import os, sys\nos.setgid(65534)\nos.setuid(65534)\nprint("dropped")\nsys.exit(4)\n' >drop.py
+	same_as_python t drop.py
+	assert_equal "$status" 4
+	assert_output dropped
+}
+
 @test "a preloaded package's directory replaced by a copy of itself: the launch is refused as stale" {
 	mkdir pkg
 	printf 'VERSION = 1\n' >pkg/__init__.py
