@@ -14,8 +14,8 @@ RUNS rounds, python3 and the launches going first in turn:
     pyprime launch ... trivial.py         (a script that does nothing)
     the same again at once, before the server has its next spare
     the first two from the --no-spare server
-    the fork itself: a child the server's size forked and reaped,
-    four times (by a python3 that imported what the server did)
+    the fork itself: a child the server's size forked and reaped (by
+    a python3 that imported what the server did)
 
 Each must give python3's output and status.  Then 20 launches at once of a
 probe that prints its argument, each checked.  The memory of each server
@@ -42,26 +42,23 @@ TRIVIAL = "pass\n"
 SETTLE = 0.1
 PROBE = "import sys\nprint('probe', sys.argv[1])\n"
 # The fork itself, in a process that imported what the server did: for
-# each line read, N forks, each child exiting at once and reaped; their
-# times in ms on one line.  Timed in the rounds, beside the launches.
+# each line read, a fork, the child exiting at once and reaped; its time
+# in ms.  Timed once a round, as the launches are: after the same pause
+# (forks back to back run faster, their memory still in the caches).
 FORK = '''\
 import contextlib, importlib, io, os, sys, time
 with contextlib.redirect_stdout(io.StringIO()):
-    for name in sys.argv[2:]:
+    for name in sys.argv[1:]:
         importlib.import_module(name)
 print("ready", flush=True)
 for _ in sys.stdin:
-    times = []
-    for _ in range(int(sys.argv[1])):
-        t = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0)
-        os.waitpid(pid, 0)
-        times.append((time.perf_counter() - t) * 1000)
-    print(" ".join("%.4f" % x for x in times), flush=True)
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("%.4f" % ((time.perf_counter() - t) * 1000), flush=True)
 '''
-FORKS_PER_ROUND = 4
 
 
 def die(msg):
@@ -192,8 +189,8 @@ def app(argv):
         if wstatus != 0:
             die("python3 -m %s: status %d" % (module, wstatus))
         learned = imports or [module]
-        forker = subprocess.Popen([PY, "-c", FORK, str(FORKS_PER_ROUND)] +
-                                  learned, stdin=subprocess.PIPE,
+        forker = subprocess.Popen([PY, "-c", FORK] + learned,
+                                  stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, cwd=tree,
                                   text=True)
         if forker.stdout.readline() != "ready\n":
@@ -227,10 +224,10 @@ def app(argv):
             forker.stdin.write("\n")
             forker.stdin.flush()
             line = forker.stdout.readline().split()
-            if len(line) != FORKS_PER_ROUND:
+            if len(line) != 1:
                 die("timing the fork failed")
             if i:
-                forks += [float(x) for x in line]
+                forks.append(float(line[0]))
         for which, xs in times.items():
             print("%s_ms %.2f" % (which, statistics.median(xs)))
             print("%s_min_ms %.2f" % (which, min(xs)))
