@@ -51,9 +51,10 @@ struct preload_request {
 #define PRELOAD_MEMORY 1u
 /* A child's notice that it ends (see above). */
 #define PRELOAD_ENDED 2u
-/* The signal a child ends its client's wait with (see above); not one
- * the C library keeps for itself. */
-#define PRELOAD_END_SIGNAL (SIGRTMIN + 1)
+/* The signal a child ends its client's wait with (see above): one whose
+ * default is to be ignored, so that if the client is gone and its pid
+ * taken, that process is not killed by it. */
+#define PRELOAD_END_SIGNAL SIGURG
 
 enum preload_reply_type {
 	PRELOAD_REFUSED = 1,	/* text says why; the connection ends */
