@@ -9,7 +9,9 @@
 #include <marshal.h>
 
 #include <limits.h>
+#include <malloc.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int started;
@@ -124,6 +126,57 @@ out:
 	return ret;
 }
 
+/*
+ * Memory the compiler frees stays mapped for the next file.  Compiling a
+ * large module allocates and frees megabytes; by default glibc returns
+ * what is freed at the top of its heap and unmaps large blocks, and
+ * pymalloc unmaps each arena that empties, so the next file faults every
+ * page in again.  Measured on 2,332 files of sympy and django, that was
+ * 40% of the CPU time of a compile.  The peak is what it was; it is only
+ * kept until the process ends.
+ */
+#define ARENAS_KEPT 32
+
+static struct {
+	void *arena[ARENAS_KEPT];
+	size_t size;	/* pymalloc's arenas are all of one size */
+	int n;
+} kept;
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+	void *p;
+
+	(void)ctx;
+	if (kept.n && size == kept.size)
+		return kept.arena[--kept.n];
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void arena_free(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!kept.n)
+		kept.size = size;
+	if (kept.n < ARENAS_KEPT && size == kept.size) {
+		kept.arena[kept.n++] = p;
+		return;
+	}
+	munmap(p, size);
+}
+
+static void keep_freed_memory(void)
+{
+	PyObjectArenaAllocator arenas = { NULL, arena_alloc, arena_free };
+
+	/* glibc's largest threshold: 32 MiB on 64 bits, 16 on 32. */
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024 * (int)sizeof(long));
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	PyObject_SetArenaAllocator(&arenas);
+}
+
 int pyrt_init(void)
 {
 	PyPreConfig preconfig;
@@ -132,6 +185,7 @@ int pyrt_init(void)
 
 	if (started)
 		return 0;
+	keep_freed_memory();
 	PyPreConfig_InitIsolatedConfig(&preconfig);
 	preconfig.utf8_mode = 1;
 	status = Py_PreInitialize(&preconfig);
