@@ -17,12 +17,15 @@
 char **dpkg_python_files(const char *root, const char *pkg);
 
 /*
- * The same in two steps, so that the caller works while dpkg-query runs:
+ * The same in two steps, so that the caller works while dpkg-query runs,
+ * when it must (the list is read from dpkg's database when it can be):
  * start it (-1 after reporting an error, which finishing then returns as
  * NULL), then take its answer.  PKG must live until then.
  */
 struct dpkg_listing {
 	const char *pkg;
+	struct buf list;	/* what was read, when READ */
+	int read;
 	pid_t pid;
 	int fd;
 };

@@ -247,6 +247,7 @@ static int update_record(const struct compile_opts *o, struct member *m,
 	     **gone_paths = NULL;
 	int ret = 0;
 
+	record_reserve(&mine, n + m->old.n);
 	for (k = 0; k < n; k++) {
 		const struct source *s = &list->v[m->from + k];
 		const struct record_entry *e = record_find(now, s->recorded);
@@ -307,12 +308,18 @@ static int compile_recorded(const struct compile_opts *o, struct member *m,
 	size_t i, k;
 	int ret = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		load_record(&m[i]);
-		for (k = 0; m[i].old.usable && k < m[i].old.n; k++)
-			record_add(&reuse, &m[i].old.v[k]);
+	/* One package's record is used as it is, else they are merged. */
+	if (n == 1) {
+		ro.reuse = &m[0].old;
+	} else {
+		for (i = 0; i < n; i++)
+			for (k = 0; m[i].old.usable && k < m[i].old.n; k++)
+				record_add(&reuse, &m[i].old.v[k]);
+		ro.reuse = &reuse;
 	}
-	ro.reuse = &reuse;
+	record_reserve(&now, list->n);
 	ro.record = &now;
 	compile_run(&ro, list, stats);
 	for (i = 0; i < n; i++)
@@ -364,8 +371,9 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 			struct dpkg_listing l;
 
 			dpkg_list_start(m[k].sel->root, m[k].name, &l);
-			/* While the first dpkg-query runs (16 ms of its own
-			 * start-up): what the run needs from the registry. */
+			/* While the first dpkg-query runs, if one must (16
+			 * ms of its own start-up): what the run needs from
+			 * the registry. */
 			if (k == 0) {
 				record_hash_load();
 				for (j = 0; j < nm; j++)

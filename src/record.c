@@ -64,6 +64,14 @@ void record_hash(const void *data, size_t len, unsigned char out[RECORD_HASH])
 		die("cannot compute a SHA-256");
 }
 
+void record_reserve(struct record *r, size_t n)
+{
+	if (r->alloc - r->n >= n)
+		return;
+	r->alloc = r->n + n;
+	r->v = xrealloc(r->v, r->alloc * sizeof(*r->v));
+}
+
 void record_add(struct record *r, const struct record_entry *e)
 {
 	if (r->n == r->alloc) {
@@ -167,7 +175,6 @@ static int parse_entry(struct record *r, const char *s, const char *end)
 {
 	struct record_entry e;
 	const char *m;
-	char *num;
 	int level;
 
 	memset(&e, 0, sizeof(e));
@@ -177,9 +184,9 @@ static int parse_entry(struct record *r, const char *s, const char *end)
 		;
 	if (m - s > 18 || m + 3 > end || m[0] != ' ' || m[2] != ' ')
 		return -1;
-	num = xasprintf("%.*s", (int)(m - s), s);
-	e.size = (off_t)strtoll(num, NULL, 10);
-	free(num);
+	for (e.size = 0; s < m; s++)
+		e.size = e.size * 10 + (*s - '0');
+	s = m;
 	if (!m[1] || !strchr(mode_letters, m[1]))
 		return -1;
 	e.mode = (enum pyc_mode)(strchr(mode_letters, m[1]) - mode_letters);
@@ -210,6 +217,12 @@ size_t record_parse(struct record *r, const char *text, size_t len)
 	size_t line = 0;
 	int have_magic = 0;
 
+	/* An entry a line: no array copied as it grows. */
+	for (; p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		line++;
+	record_reserve(r, line);
+	p = text;
+	line = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 

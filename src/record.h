@@ -46,6 +46,9 @@ void record_hash(const void *data, size_t len, unsigned char out[RECORD_HASH]);
  * fork, so that the children share it. */
 void record_hash_load(void);
 
+/* Make room for N more entries. */
+void record_reserve(struct record *r, size_t n);
+
 /* Add a copy of E (a later entry for the same path wins). */
 void record_add(struct record *r, const struct record_entry *e);
 

@@ -24,36 +24,35 @@
 #include "util.h"
 
 /*
- * Read the regular file NAME of DIRFD (-1: the path NAME) into B, with its
- * status in ST; -1 if it is not there or not a regular file.  One read(2)
- * of one byte more than its size, most of the time: what is read here is
- * only ever compared with a hash, so a read cut short can only make a
- * source be compiled.
+ * Read the file NAME of DIRFD into B, whose room is made at least HINT
+ * bytes: one read(2) most of the time, and no fstat(2).  -1 if it cannot
+ * be opened or read (a directory).  What is read here is only ever
+ * compared with a hash, so a read cut short, or the bytes of something
+ * that is no longer a regular file, can only make a source be compiled,
+ * which compile.c does with every check.
  */
-static int read_regular(int dirfd, const char *name, int flags,
-			struct buf *b, struct stat *st)
+static int read_file(int dirfd, const char *name, int flags, struct buf *b,
+		     size_t hint)
 {
-	int fd = openat(dirfd < 0 ? AT_FDCWD : dirfd, name, O_RDONLY | O_CLOEXEC |
-			O_NOCTTY | O_NONBLOCK | flags);
-	size_t want;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+			O_NONBLOCK | flags);
+	size_t room;
 	ssize_t n;
 	int ret = -1;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))
-		goto out;
-	want = (size_t)st->st_size + 1;
-	buf_grow(b, want + 1);
+	buf_grow(b, hint + 1);
+	room = b->cap - b->len - 1;
 	do
-		n = read(fd, b->data + b->len, want);
+		n = read(fd, b->data + b->len, room);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		goto out;
 	b->len += (size_t)n;
 	b->data[b->len] = '\0';
-	/* It grew: the rest too. */
-	if ((size_t)n == want && read_fd(fd, b) < 0)
+	/* It filled the room: the rest too. */
+	if ((size_t)n == room && read_fd(fd, b) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -66,13 +65,16 @@ out:
  * pyc in TFD (TDIR) has the current magic and the body the record gives
  * for S's size and SHA-256 is kept, its header rewritten if it is not
  * right (*REWROTE set; TFD's leftovers are swept first unless *SWEPT);
- * the levels returned are the others.  E gets what is known of S;
- * *HASHED whether that includes its size and hash.  A header that could
- * not be written is reported and sets *FAILED.  BUFS are two buffers to
- * read into, kept from one call to the next (fewer page faults).
+ * the levels returned are the others.  S is read from SDIR, by its name;
+ * its status is the walk's (a source that changed since then gets a
+ * header that tells importlib so, or is compiled).  E gets what is known
+ * of S; *HASHED whether that includes its size and hash.  A header that
+ * could not be written is reported and sets *FAILED.  BUFS are two
+ * buffers to read into, kept from one call to the next (fewer page
+ * faults).
  */
 static unsigned check_recorded(const struct compile_opts *o,
-			       const struct source *s, int tfd,
+			       const struct source *s, int sdir, int tfd,
 			       const char *tdir, struct record_entry *e,
 			       int *hashed, int *swept, int *rewrote,
 			       int *failed, struct buf *bufs)
@@ -82,7 +84,7 @@ static unsigned check_recorded(const struct compile_opts *o,
 	unsigned char magic[4], header[PYC_HEADER_SIZE],
 		      hash[RECORD_HASH];
 	unsigned stale = o->levels;
-	struct stat st, pst;
+	const struct stat *st = &s->st;
 	int level;
 
 	memset(e, 0, sizeof(*e));
@@ -93,16 +95,17 @@ static unsigned check_recorded(const struct compile_opts *o,
 		old = record_find(o->reuse, s->recorded);
 	/* The size first: most changed files show it without a read. */
 	buf_reset(src);
-	if (!old || old->size != s->st.st_size || tfd < 0 ||
-	    read_regular(-1, s->path, 0, src, &st) < 0)
+	if (!old || old->size != st->st_size || tfd < 0 || sdir < 0 ||
+	    read_file(sdir, path_base(s->path), 0, src,
+		      (size_t)st->st_size + 1) < 0)
 		return stale;
-	e->size = st.st_size;
+	e->size = src->len;
 	record_hash(src->data, src->len, e->src);
 	*hashed = 1;
-	if (old->size != st.st_size || memcmp(old->src, e->src, RECORD_HASH))
+	if (old->size != e->size || memcmp(old->src, e->src, RECORD_HASH))
 		return stale;
 	pyc_magic(magic);
-	pyc_header(header, o->mode, &st, src->data, src->len);
+	pyc_header(header, o->mode, st, src->data, src->len);
 	for (level = 0; level <= PYC_MAX_LEVEL; level++) {
 		char *name;
 
@@ -110,7 +113,7 @@ static unsigned check_recorded(const struct compile_opts *o,
 			continue;
 		name = pyc_name(path_base(s->path), level, o->legacy);
 		buf_reset(pyc);
-		if (read_regular(tfd, name, O_NOFOLLOW, pyc, &pst) < 0 ||
+		if (read_file(tfd, name, O_NOFOLLOW, pyc, 2 * src->len + 4096) < 0 ||
 		    pyc->len < PYC_HEADER_SIZE || memcmp(pyc->data, magic, 4)) {
 			free(name);
 			continue;
@@ -128,7 +131,7 @@ static unsigned check_recorded(const struct compile_opts *o,
 			*swept = *rewrote = 1;
 			memcpy(pyc->data, header, PYC_HEADER_SIZE);
 			if (atomic_write(tfd, tdir, name, pyc->data, pyc->len,
-					 (st.st_mode | 0200) & 0666,
+					 (st->st_mode | 0200) & 0666,
 					 ATOMIC_CHECKED |
 					 (o->fsync ? ATOMIC_FSYNC : 0)) < 0) {
 				*failed = 1;
@@ -152,6 +155,7 @@ struct reuse {
 	struct compile_stats *stats;
 	size_t *order, *bounds;	/* job g: order[bounds[g]..[g + 1]), of
 				 * one directory */
+	size_t largest;		/* the size of the largest source */
 };
 
 /* What a job hands back per source, in its directory's order. */
@@ -161,11 +165,11 @@ struct outcome {
 };
 
 /*
- * Keep what the record vouches for of source S, whose pycs are in TFD
- * (TDIR), compile the rest; fill OUT.  BUFS are the worker's.
+ * Keep what the record vouches for of source S, in SDIR, whose pycs are
+ * in TFD (TDIR), compile the rest; fill OUT.  BUFS are the worker's.
  */
 static void reuse_source(const struct compile_opts *o, const struct source *s,
-			 int tfd, const char *tdir, int *swept,
+			 int sdir, int tfd, const char *tdir, int *swept,
 			 struct outcome *out, struct buf *bufs)
 {
 	struct record_entry e;
@@ -174,7 +178,7 @@ static void reuse_source(const struct compile_opts *o, const struct source *s,
 	int hashed, rewrote = 0, failed = 0, level;
 
 	memset(out, 0, sizeof(*out));
-	rest.stale = check_recorded(o, s, tfd, tdir, &e, &hashed, swept,
+	rest.stale = check_recorded(o, s, sdir, tfd, tdir, &e, &hashed, swept,
 				    &rewrote, &failed, bufs);
 	out->h.size = e.size;
 	memcpy(out->h.src, e.src, RECORD_HASH);
@@ -213,20 +217,31 @@ static int reuse_job(void *ctx, size_t g, struct buf *result)
 	static struct buf bufs[2] = { BUF_INIT, BUF_INIT };
 	struct reuse *r = ctx;
 	const struct source *first = &r->list->v[r->order[r->bounds[g]]];
-	char *tdir = target_dir(first->path, r->o->legacy);
+	char *tdir = target_dir(first->path, r->o->legacy),
+	     *sdirpath = path_dir(first->path);
 	size_t k;
-	int tfd, swept = 0;
+	int tfd, sdir, swept = 0;
 
+	/* Room for the largest source and its pyc, grown once. */
+	if (!bufs[0].cap) {
+		buf_grow(&bufs[0], r->largest + 1);
+		buf_grow(&bufs[1], 2 * r->largest + 4096);
+	}
 	open_target(first->path, r->o->legacy, 0, &tfd);
+	/* The job's sources share it; each is opened by its name. */
+	sdir = open(sdirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (k = r->bounds[g]; k < r->bounds[g + 1]; k++) {
 		struct outcome out;
 
-		reuse_source(r->o, &r->list->v[r->order[k]], tfd, tdir, &swept,
-			     &out, bufs);
+		reuse_source(r->o, &r->list->v[r->order[k]], sdir, tfd, tdir,
+			     &swept, &out, bufs);
 		buf_add(result, &out, sizeof(out));
 	}
+	if (sdir >= 0)
+		close(sdir);
 	if (tfd >= 0)
 		close(tfd);
+	free(sdirpath);
 	free(tdir);
 	return 0;
 }
@@ -365,8 +380,14 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 		.start = atomic_catch_signals, .run = reuse_job,
 		.lost = reuse_lost, .done = reuse_done,
 	};
-	struct reuse r = { o, list, stats, NULL, NULL };
-	size_t failed = stats->failed, ngroups;
+	struct reuse r = { o, list, stats, NULL, NULL, 0 };
+	size_t failed = stats->failed, ngroups, i;
+
+	/* Past a reasonable size, a buffer grows as it is used. */
+	for (i = 0; i < list->n; i++)
+		if ((uint64_t)list->v[i].st.st_size > r.largest &&
+		    list->v[i].st.st_size < (16 << 20))
+			r.largest = (size_t)list->v[i].st.st_size;
 
 	r.order = compile_order(list, &r.bounds, &ngroups);
 	ngroups = split_groups(list, r.order, &r.bounds, ngroups, o->jobs);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -409,6 +410,12 @@ int send_fds(int sock, const void *p, size_t len, const int *fds,
 
 int read_fd(int fd, struct buf *b)
 {
+	struct stat st;
+
+	/* A file's size: room for it at once, and one read. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size < (1 << 30))
+		buf_grow(b, (size_t)st.st_size + 1);
 	for (;;) {
 		ssize_t n;
 

@@ -121,3 +121,17 @@ setup() {
 	run -0 pyprime compile -v --root "$R" -p "pyprime-ma:$arch"
 	assert_output "0 compiled, 1 fresh, 0 failed"
 }
+
+@test "without --root, a package's list comes from DPKG_ADMINDIR, as dpkg-query takes it" {
+	dpkg_root -i "$BATS_FILE_TMPDIR/demo.deb" >/dev/null
+	# The root's database, the host's paths: every listed source is
+	# missing here, and each warning names one.
+	DPKG_ADMINDIR=$R/var/lib/dpkg run --separate-stderr pyprime compile -v -p pyprime-demo
+	assert_success
+	assert_output "0 compiled, 0 fresh, 0 failed"
+	DPKG_ADMINDIR=$R/var/lib/dpkg dpkg-query -L pyprime-demo | grep '\.py$' | sort >want
+	[ "$(wc -l <want)" -eq 6 ]
+	sed -n "s/^pyprime: warning: '\(.*\)' of package 'pyprime-demo' does not exist, skipped$/\1/p" <<<"$stderr" |
+		sort >got
+	diff want got
+}
