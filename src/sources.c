@@ -280,20 +280,42 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 int sources_add_listed(struct source_list *list, const struct select *sel,
 		       const char *pkg, char **files)
 {
-	char **f;
-	int errors = 0;
+	char **f, *dir = NULL;
+	size_t dirlen = 0;
+	int errors = 0, dirfd = -1;
 
 	if (!files)
 		return 1;
 	for (f = files; *f; f++) {
-		const char *line = *f;
+		const char *line = *f, *base;
 		char *path;
 		struct stat st;
+		int r;
 
 		if (!is_within(sel, line) || select_excluded(sel, line))
 			continue;
 		path = select_real_path(sel, line);
-		if (stat(path, &st) < 0) {
+		/*
+		 * Each file by its name in its directory, held open while
+		 * dpkg's list stays in it: a path's every component looked up
+		 * again for each file cost most of this on an overlay.
+		 */
+		base = strrchr(path, '/');
+		if (base && base > path &&
+		    (!dir || dirlen != (size_t)(base - path) ||
+		     memcmp(dir, path, dirlen))) {
+			if (dirfd >= 0)
+				close(dirfd);
+			free(dir);
+			dirlen = (size_t)(base - path);
+			dir = xasprintf("%.*s", (int)dirlen, path);
+			dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (base && base > path && dirfd >= 0)
+			r = fstatat(dirfd, base + 1, &st, 0);
+		else
+			r = stat(path, &st);
+		if (r < 0) {
 			if (errno == ENOENT && !sel->quiet) {
 				warning("'%s' of package '%s' does not exist, skipped",
 					path, pkg);
@@ -312,6 +334,9 @@ int sources_add_listed(struct source_list *list, const struct select *sel,
 		    sel->destdir ? join_path(sel->destdir, strrchr(line, '/') + 1)
 				 : xstrdup(line), &st);
 	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(dir);
 	free_strings(files);
 	return errors;
 }
