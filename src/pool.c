@@ -149,6 +149,9 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 		    write_full(out, reply.data, reply.len) < 0)
 			_exit(1);
 	}
+	/* Done: the parent hears it now, not once the kernel has torn this
+	 * process's memory down (milliseconds, after a large compile). */
+	close(out);
 	_exit(0);
 }
 
@@ -261,6 +264,41 @@ static void reap(struct pool *p, struct worker *w)
 	w->job = -1;
 }
 
+/*
+ * Workers that ended after their last job, not waited for then: their
+ * exit is the kernel's freeing of their memory, which the run need not
+ * wait for.  Reaped when they can be, when a pool starts and ends; the
+ * last ones, if need be, by whoever inherits them when this process
+ * exits.
+ */
+static pid_t *ended;
+static size_t nended;
+
+static void reap_ended(void)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < nended; i++) {
+		pid_t r;
+
+		while ((r = waitpid(ended[i], NULL, WNOHANG)) < 0 &&
+		       errno == EINTR)
+			;
+		if (r == 0)
+			ended[k++] = ended[i];
+	}
+	nended = k;
+}
+
+/* W ended after its last job, and said so by closing its pipe. */
+static void finished(struct worker *w)
+{
+	close(w->from);
+	ended = xrealloc(ended, (nended + 1) * sizeof(*ended));
+	ended[nended++] = w->pid;
+	w->pid = 0;
+}
+
 /* Read one result from W; 0, or -1 if the worker is gone. */
 static int receive(struct pool *p, struct worker *w)
 {
@@ -352,6 +390,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	size_t *order, next = 0, i;
 	unsigned live = 0;
 
+	reap_ended();
 	memset(&p, 0, sizeof(p));
 	p.ops = ops;
 	p.ctx = ctx;
@@ -413,6 +452,12 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 			if (!fds[nfds++].revents)
 				continue;
 			if (receive(&p, w) < 0) {
+				/* After its last job: it ended, as told. */
+				if (w->job < 0 && w->to < 0) {
+					finished(w);
+					live--;
+					continue;
+				}
 				reap(&p, w);
 				live--;
 				if (next < n && spawn(&p, w) == 0) {
@@ -443,4 +488,5 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	free(p.w);
 	free(p.slots);
 	free(order);
+	reap_ended();
 }
