@@ -267,21 +267,21 @@ static void reap(struct pool *p, struct worker *w)
 /*
  * Workers that ended after their last job, not waited for then: their
  * exit is the kernel's freeing of their memory, which the run need not
- * wait for.  Reaped when they can be, when a pool starts and ends; the
- * last ones, if need be, by whoever inherits them when this process
- * exits.
+ * wait for.  Reaped when they can be as a pool starts and ends, and at
+ * the latest when this process exits, by which time they are gone (so
+ * that whoever waits for this process counts their CPU time too).
  */
 static pid_t *ended;
 static size_t nended;
 
-static void reap_ended(void)
+static void reap_ended(int block)
 {
 	size_t i, k = 0;
 
 	for (i = 0; i < nended; i++) {
 		pid_t r;
 
-		while ((r = waitpid(ended[i], NULL, WNOHANG)) < 0 &&
+		while ((r = waitpid(ended[i], NULL, block ? 0 : WNOHANG)) < 0 &&
 		       errno == EINTR)
 			;
 		if (r == 0)
@@ -290,9 +290,20 @@ static void reap_ended(void)
 	nended = k;
 }
 
+static void reap_at_exit(void)
+{
+	reap_ended(1);
+}
+
 /* W ended after its last job, and said so by closing its pipe. */
 static void finished(struct worker *w)
 {
+	static int registered;
+
+	if (!registered) {
+		atexit(reap_at_exit);
+		registered = 1;
+	}
 	close(w->from);
 	ended = xrealloc(ended, (nended + 1) * sizeof(*ended));
 	ended[nended++] = w->pid;
@@ -390,7 +401,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	size_t *order, next = 0, i;
 	unsigned live = 0;
 
-	reap_ended();
+	reap_ended(0);
 	memset(&p, 0, sizeof(p));
 	p.ops = ops;
 	p.ctx = ctx;
@@ -488,5 +499,5 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	free(p.w);
 	free(p.slots);
 	free(order);
-	reap_ended();
+	reap_ended(0);
 }
