@@ -1,11 +1,9 @@
 /*
  * dpkg.c: a package's files, as dpkg's database or dpkg-query gives them.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stddef.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,16 +98,17 @@ static int dpkg_query(const char *root, const char *const *args, int quiet,
 	return fd < 0 ? -1 : query_finish(pid, fd, out);
 }
 
-/* Whether NAME is a package name, with an architecture or not. */
-static int package_name(const char *name)
+int dpkg_valid_name(const char *pkg)
 {
-	const char *colon = strchr(name, ':');
-	size_t len = colon ? (size_t)(colon - name) : strlen(name);
+	const char *p;
 
-	return len >= 2 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789+-.") == len &&
-	       isalnum((unsigned char)name[0]) &&
-	       (!colon || (colon[1] && strspn(colon + 1, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
-					 strlen(colon + 1)));
+	if (!*pkg || *pkg == '.' || strlen(pkg) > 200)
+		return 0;
+	for (p = pkg; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '+' || *p == '-' || *p == '.' || *p == ':'))
+			return 0;
+	return 1;
 }
 
 /*
@@ -130,7 +129,7 @@ static int read_list(const char *root, const char *pkg, struct buf *out)
 	const char *colon = strchr(pkg, ':');
 	int fd, tries, ret = -1;
 
-	if (!package_name(pkg))
+	if (!dpkg_valid_name(pkg) || (colon && !colon[1]))
 		return -1;
 	if (root)
 		admin = xasprintf("%s/var/lib/dpkg", root);
@@ -139,12 +138,10 @@ static int read_list(const char *root, const char *pkg, struct buf *out)
 	/* PKG:ARCH.list, then PKG.list: a package that is not Multi-Arch:
 	 * same has no architecture in its file names. */
 	for (tries = colon ? 2 : 1; ret < 0 && tries > 0; tries--) {
-		if (tries == 2)
-			path = xasprintf("%s/info/%s.list", admin, pkg);
-		else
-			path = xasprintf("%s/info/%.*s.list", admin,
-					 (int)(colon ? colon - pkg : (ptrdiff_t)strlen(pkg)),
-					 pkg);
+		int len = tries == 2 || !colon ? (int)strlen(pkg) :
+			  (int)(colon - pkg);
+
+		path = xasprintf("%s/info/%.*s.list", admin, len, pkg);
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd >= 0) {
 			buf_reset(out);

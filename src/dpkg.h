@@ -32,6 +32,10 @@ struct dpkg_listing {
 int dpkg_list_start(const char *root, const char *pkg, struct dpkg_listing *l);
 char **dpkg_list_finish(struct dpkg_listing *l);
 
+/* Whether PKG (with ":ARCH" or not) is named as dpkg names packages, so
+ * that it can be part of a file name: nothing that could escape. */
+int dpkg_valid_name(const char *pkg);
+
 /* Whether PKG is installed (dpkg's status "installed") under ROOT. */
 int dpkg_installed(const char *root, const char *pkg);
 

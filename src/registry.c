@@ -10,6 +10,7 @@
 
 #include "atomic.h"
 #include "dir.h"
+#include "dpkg.h"
 #include "pyrt.h"
 #include "record.h"
 #include "registry.h"
@@ -27,20 +28,6 @@ static char *registry_dir(const char *root, const char *sub)
 		n--;
 	return xasprintf("%.*s" REGISTRY "%s%s", (int)n, r, sub ? "/" : "",
 			 sub ? sub : "");
-}
-
-/* Package names become file names: nothing that could escape. */
-static int valid_package(const char *pkg)
-{
-	const char *p;
-
-	if (!*pkg || *pkg == '.' || strlen(pkg) > 200)
-		return 0;
-	for (p = pkg; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '+' || *p == '-' || *p == '.' || *p == ':'))
-			return 0;
-	return 1;
 }
 
 /* mkdir -p DIR (mode 0755). */
@@ -121,7 +108,7 @@ int registry_save(const char *root, const char *pkg, char *const *args,
 	size_t i;
 	int ret;
 
-	if (!valid_package(pkg))
+	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
 	buf_addf(&b, "# pyprime register arguments of %s\ninterpreter %s\n",
 		 pkg, pyrt_cache_tag());
@@ -143,7 +130,7 @@ char **registry_load(const char *root, const char *pkg)
 	char **lines, **args;
 	size_t i, n = 0;
 
-	if (!valid_package(pkg)) {
+	if (!dpkg_valid_name(pkg)) {
 		free(dir);
 		errno = ENOENT;
 		return NULL;
@@ -194,7 +181,7 @@ char **registry_packages(const char *root, int pending)
 	free(dir);
 	v = xcalloc(list.n + 1, sizeof(*v));
 	for (i = 0; i < list.n; i++)
-		if (valid_package(list.v[i].name))
+		if (dpkg_valid_name(list.v[i].name))
 			v[n++] = xstrdup(list.v[i].name);
 	v[n] = NULL;
 	dir_list_release(&list);
@@ -208,7 +195,7 @@ int registry_set_pending(const char *root, const char *pkg, int pending)
 	char *dir, *path;
 	int ret = 0;
 
-	if (!valid_package(pkg))
+	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
 	if (pending)
 		return write_file(root, "pending", pkg, &empty);
@@ -240,7 +227,7 @@ int registry_load_record(const char *root, const char *pkg, struct record *r)
 	size_t line;
 	int fd;
 
-	if (!valid_package(pkg))
+	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
 	dir = registry_dir(root, "records");
 	name = record_name(pkg);
@@ -270,7 +257,7 @@ int registry_save_record(const char *root, const char *pkg, struct record *r)
 	char *name;
 	int ret;
 
-	if (!valid_package(pkg))
+	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
 	name = record_name(pkg);
 	record_format(r, name, &b);
@@ -285,7 +272,7 @@ int registry_forget_record(const char *root, const char *pkg)
 	char *dir, *name, *path;
 	int ret = 0;
 
-	if (!valid_package(pkg))
+	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
 	dir = registry_dir(root, "records");
 	name = record_name(pkg);
