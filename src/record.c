@@ -101,7 +101,9 @@ static void sort_entries(struct record *r)
 
 	if (r->sorted)
 		return;
-	qsort(r->v, r->n, sizeof(*r->v), cmp_entry);
+	/* An empty record may have no array at all. */
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof(*r->v), cmp_entry);
 	for (i = 0; i < r->n; i++) {
 		if (i + 1 < r->n && !strcmp(r->v[i].path, r->v[i + 1].path)) {
 			free(r->v[i].path);
