@@ -25,6 +25,7 @@ struct worker {
 	pid_t pid;		/* 0: no process */
 	int to, from;		/* job numbers out, results in */
 	long job;		/* the job it is running, or -1 */
+	int loaded;		/* it was sent a job that loads() */
 };
 
 /* A finished job, kept until every job before it is handed on. */
@@ -42,12 +43,23 @@ struct pool {
 	unsigned nw;
 	struct slot *slots;
 	size_t n, finished, delivered;
+	/* The jobs not yet sent: heaviest first in ORDER, each marked in
+	 * SENT once it is; LOADS its loads() (NULL: none does).  FIRST[K]:
+	 * below it in ORDER, no job of kind K (2: any) is left to send. */
+	size_t *order, left, first[3];
+	char *sent, *loads;
 	/* Which were ignored when the pool started (nohup): they stay
 	 * ignored, in the workers too. */
 	int ignored[ARRAY_SIZE(stop_signals)];
 };
 
 static volatile sig_atomic_t caught;
+static int in_worker;
+
+int pool_is_worker(void)
+{
+	return in_worker;
+}
 
 static void on_signal(int sig)
 {
@@ -126,6 +138,7 @@ static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
 	size_t i;
 	int status;
 
+	in_worker = 1;
 	/* The parent's handlers are not ours; what it ignores we do too. */
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
 		if (!p->ignored[i])
@@ -195,14 +208,50 @@ static int spawn(struct pool *p, struct worker *w)
 	w->to = to[1];
 	w->from = from[0];
 	w->job = -1;
+	w->loaded = 0;
 	return 0;
 }
 
-static int send_job(struct worker *w, size_t j)
+/* The heaviest job not yet sent of kind K (0 or 1: its loads(); 2: any),
+ * or -1. */
+static long unsent(struct pool *p, int k)
 {
-	uint32_t v = (uint32_t)j;
+	size_t *c = &p->first[k];
 
-	w->job = (long)j;
+	while (*c < p->n && (p->sent[p->order[*c]] ||
+			     (k < 2 && p->loads[p->order[*c]] != k)))
+		(*c)++;
+	return *c < p->n ? (long)p->order[*c] : -1;
+}
+
+/*
+ * Send W the next job: the heaviest left, but that while some worker has
+ * loaded what loads() jobs need, those go to such workers, and the
+ * others to workers that have not.  -1 if none is left, or if W is gone.
+ */
+static int send_next(struct pool *p, struct worker *w)
+{
+	long j = -1;
+	uint32_t v;
+	unsigned i;
+	int any = 0;
+
+	if (!p->left)
+		return -1;
+	if (p->loads) {
+		for (i = 0; i < p->nw; i++)
+			any |= p->w[i].pid && p->w[i].loaded;
+		if (w->loaded || any)
+			j = unsent(p, w->loaded);
+	}
+	if (j < 0)
+		j = unsent(p, 2);
+	if (p->loads && p->loads[j])
+		w->loaded = 1;
+	p->sent[j] = 1;
+	p->left--;
+	w->job = j;
+	v = (uint32_t)j;
 	return write_full(w->to, &v, sizeof(v));
 }
 
@@ -236,13 +285,20 @@ static void reap(struct pool *p, struct worker *w)
 	close(w->from);
 	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* It could not load a library it needed (pyload.c, record.c), and
-	 * said so; nor could any other: the run ends with that status. */
+	/* It could not load a library it needed (pyload.c), nor could any
+	 * other: the run ends with that status, and why is said here, once,
+	 * rather than by every worker that tried. */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		pid_t pid = w->pid;
+
 		if (w->job >= 0 && ops->lost)
-			ops->lost(p->ctx, j, w->pid);
+			ops->lost(p->ctx, j, pid);
 		w->pid = 0;
 		stop_workers(p);
+		if (ops->unloadable)
+			ops->unloadable();
+		error("cannot %s: worker %ld could not load what it needs",
+		      ops->verb, (long)pid);
 		exit(127);
 	}
 	if (w->job >= 0) {
@@ -342,9 +398,9 @@ static void NORETURN interrupted(struct pool *p, int sig)
 	_exit(128 + sig);
 }
 
-/* Run in this process the jobs ORDER[FROM..] (job numbers FROM.. when
- * ORDER is NULL). */
-static void run_inline(struct pool *p, const size_t *order, size_t from)
+/* Run in this process the jobs not sent to a worker (all of them, in job
+ * order, when there is no ORDER). */
+static void run_inline(struct pool *p)
 {
 	struct buf msgs = BUF_INIT, reply = BUF_INIT;
 	size_t i, j, msglen;
@@ -352,8 +408,10 @@ static void run_inline(struct pool *p, const size_t *order, size_t from)
 
 	if (p->ops->start)
 		p->ops->start();
-	for (i = from; i < p->n; i++) {
-		j = order ? order[i] : i;
+	for (i = 0; i < p->n; i++) {
+		j = p->order ? p->order[i] : i;
+		if (p->sent && p->sent[j])
+			continue;
 		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);
 		msglen = msgs.len;
 		if (reply.len)
@@ -398,7 +456,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	struct pool p;
 	struct pollfd *fds;
 	struct sigaction sa, old[ARRAY_SIZE(stop_signals)], oldpipe;
-	size_t *order, next = 0, i;
+	size_t i;
 	unsigned live = 0;
 
 	reap_ended(0);
@@ -410,11 +468,18 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	if (workers > n)
 		workers = (unsigned)n;
 	if (workers <= 1) {
-		run_inline(&p, NULL, 0);
+		run_inline(&p);
 		free(p.slots);
 		return;
 	}
-	order = job_order(ops, ctx, n);
+	p.order = job_order(ops, ctx, n);
+	p.sent = xcalloc(n, 1);
+	p.left = n;
+	if (ops->loads) {
+		p.loads = xmalloc(n);
+		for (i = 0; i < n; i++)
+			p.loads[i] = ops->loads(ctx, i) != 0;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -435,7 +500,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 		if (spawn(&p, &p.w[i]) < 0)
 			break;
 		live++;
-		if (send_job(&p.w[i], order[next++]) < 0)
+		if (send_next(&p, &p.w[i]) < 0)
 			continue;	/* noticed as a death below */
 	}
 
@@ -471,14 +536,14 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 				}
 				reap(&p, w);
 				live--;
-				if (next < n && spawn(&p, w) == 0) {
+				if (p.left && spawn(&p, w) == 0) {
 					live++;
-					send_job(w, order[next++]);
+					send_next(&p, w);
 				}
 				continue;
 			}
-			if (next < n) {
-				send_job(w, order[next++]);
+			if (p.left) {
+				send_next(&p, w);
 			} else {
 				/* No more work: EOF tells it to exit. */
 				close(w->to);
@@ -487,8 +552,8 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 		}
 	}
 	/* Every worker failed to start or died unreplaced: finish here. */
-	if (next < n)
-		run_inline(&p, order, next);
+	if (p.left)
+		run_inline(&p);
 
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
 		sigaction(stop_signals[i], &old[i], NULL);
@@ -498,6 +563,8 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	free(fds);
 	free(p.w);
 	free(p.slots);
-	free(order);
+	free(p.order);
+	free(p.sent);
+	free(p.loads);
 	reap_ended(0);
 }

@@ -26,6 +26,17 @@ struct pool_ops {
 	 * heaviest go first, so that no worker is left with a big one at the
 	 * end; NULL: in job order. */
 	uint64_t (*weight)(void *ctx, size_t j);
+	/* In the parent, before any job runs: whether job J needs what a
+	 * worker loads once, at a cost, for the first such job it runs (the
+	 * interpreter).  While there are both kinds, such jobs go to the
+	 * workers that have loaded it and the others to those that have
+	 * not, so that fewer pay for it.  NULL: any job to any worker. */
+	int (*loads)(void *ctx, size_t j);
+	/* In the parent, once the workers are stopped, when one exited with
+	 * status 127 (one that cannot load a library it needs, which says
+	 * nothing: pool_is_worker()): try the same here, and say why it
+	 * fails.  The run then ends with that status. */
+	void (*unloadable)(void);
 	/* Job J's name in messages (its file); the string stays ctx's. */
 	const char *(*name)(void *ctx, size_t j);
 	/* In each new worker, and once before jobs run in-process: such as
@@ -58,6 +69,9 @@ struct pool_ops {
  */
 void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	      unsigned workers);
+
+/* Whether this process is a pool's worker. */
+int pool_is_worker(void);
 
 /* The number of CPUs this process may run on. */
 unsigned pool_cpus(void);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pool.h"
 #include "pyrt-ops.h"
 #include "util.h"
 
@@ -119,12 +120,16 @@ static char *beside_program(void)
 	return path;
 }
 
-/* The run ends: said on stderr, not into a worker's captured messages. */
+/* The run ends: said on stderr, not into a worker's captured messages,
+ * and by the pool's parent rather than by each of its workers, which end
+ * quietly (pool.h). */
 static void NORETURN PRINTF(1, 2) unloadable(const char *fmt, ...)
 {
 	struct buf msg = BUF_INIT;
 	va_list ap;
 
+	if (pool_is_worker())
+		exit(127);
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);

@@ -1,12 +1,13 @@
 /*
  * reuse.c: compiling a registered package's sources in record mode
  * (record.h): a pyc is kept only as the package's record vouches for it.
- * The work is cut by directory (a large one into several parts), each
- * part one job of compile.c's pool of workers, which reads and hashes its
- * sources and pycs, rewrites
- * the headers of the bodies it keeps, and compiles the rest: reading and
- * hashing is most of a reinstall's configure, and the workers do it side
- * by side, and start the interpreter only if they compile.
+ * The work is cut by directory (a large one into several parts, and the
+ * sources whose size shows they changed apart from the others), each part
+ * one job of compile.c's pool of workers, which reads and hashes its
+ * sources and pycs, rewrites the headers of the bodies it keeps, and
+ * compiles the rest: reading and hashing is most of a reinstall's
+ * configure, and the workers do it side by side, and start the
+ * interpreter only if they compile, as few of them as can.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,6 +156,8 @@ struct reuse {
 	struct compile_stats *stats;
 	size_t *order, *bounds;	/* job g: order[bounds[g]..[g + 1]), of
 				 * one directory */
+	uint64_t *cost;		/* per source of LIST: source_cost() */
+	char *compiles;		/* per source: source_cost() expects it */
 	size_t largest;		/* the size of the largest source */
 };
 
@@ -246,7 +249,36 @@ static int reuse_job(void *ctx, size_t g, struct buf *result)
 	return 0;
 }
 
-/* The heaviest directories first: their sources' sizes. */
+/*
+ * A compile costs a worker about this many times what reading and hashing
+ * the source and its pyc does (pydoc_data/topics.py: 13 ms against 1).
+ */
+#define COMPILE_COST 16
+
+/*
+ * What source S will cost a worker, in bytes: its size when the record
+ * holds it at that size (it is read and hashed, and most likely kept),
+ * COMPILE_COST times that a level when not (it is compiled).  Sets
+ * *COMPILES to which.
+ */
+static uint64_t source_cost(const struct compile_opts *o,
+			    const struct source *s, char *compiles)
+{
+	const struct record_entry *e = NULL;
+	uint64_t size = (uint64_t)s->st.st_size + 1;
+	unsigned levels = o->levels, n = 0;
+
+	if (!o->force && o->reuse && o->reuse->usable)
+		e = record_find(o->reuse, s->recorded);
+	*compiles = !e || e->size != s->st.st_size;
+	if (!*compiles)
+		return size;
+	for (; levels; levels &= levels - 1)
+		n++;
+	return size * COMPILE_COST * (n ? n : 1);
+}
+
+/* The heaviest jobs first: what their sources will cost. */
 static uint64_t reuse_weight(void *ctx, size_t g)
 {
 	struct reuse *r = ctx;
@@ -254,8 +286,16 @@ static uint64_t reuse_weight(void *ctx, size_t g)
 	size_t k;
 
 	for (k = r->bounds[g]; k < r->bounds[g + 1]; k++)
-		w += (uint64_t)r->list->v[r->order[k]].st.st_size;
+		w += r->cost[r->order[k]];
 	return w;
+}
+
+/* Whether job G expects to compile: the first of its sources tells. */
+static int reuse_loads(void *ctx, size_t g)
+{
+	struct reuse *r = ctx;
+
+	return r->compiles[r->order[r->bounds[g]]];
 }
 
 /* A directory's job in messages: its first source. */
@@ -316,21 +356,56 @@ static void reuse_done(void *ctx, size_t g, int status, const void *result,
 }
 
 /*
- * Cut the NGROUPS directories of BOUNDS (into LIST, through ORDER) into
- * jobs of at most a quarter of a worker's share of the bytes, so that a
- * directory that holds much of the tree (the standard library's top one:
- * 43%) does not keep one worker busy while the others are done.  Jobs of
- * one directory share it safely: each source's pycs are its job's alone,
- * and atomic.c's temporary files are per process.  Returns the count.
+ * Put first in each of the NGROUPS directories of BOUNDS (into ORDER) the
+ * sources that COMPILES says will be compiled, as a group of their own:
+ * a job then either needs the interpreter or most likely does not, and
+ * the pool gives the former to the workers that have it (pool.h).
+ * Returns the count of groups.
  */
-static size_t split_groups(const struct source_list *list, const size_t *order,
-			   size_t **bounds, size_t ngroups, unsigned jobs)
+static size_t split_kinds(const char *compiles, size_t nsrc, size_t *order,
+			  size_t **bounds, size_t ngroups)
+{
+	size_t *b = *bounds, *out = xmalloc((2 * ngroups + 1) * sizeof(*out)),
+	       *tmp = xmalloc((nsrc ? nsrc : 1) * sizeof(*tmp)), g, k, m, c,
+	       n = 0;
+
+	for (g = 0; g < ngroups; g++) {
+		for (k = b[g], m = 0; k < b[g + 1]; k++)
+			if (compiles[order[k]])
+				tmp[m++] = order[k];
+		for (k = b[g], c = m; k < b[g + 1]; k++)
+			if (!compiles[order[k]])
+				tmp[m++] = order[k];
+		memcpy(order + b[g], tmp, m * sizeof(*tmp));
+		out[n++] = b[g];
+		if (c && c < m)
+			out[n++] = b[g] + c;
+	}
+	out[n] = b[ngroups];
+	free(tmp);
+	free(b);
+	*bounds = out;
+	return n;
+}
+
+/*
+ * Cut the NGROUPS directories of BOUNDS (N sources, of COST, through
+ * ORDER) into jobs of at most a quarter of a worker's share of the cost,
+ * so that a directory that holds much of the tree (the standard library's
+ * top one: 43%) does not keep one worker busy while the others are done.
+ * Jobs of one directory share it safely: each source's pycs are its job's
+ * alone, and atomic.c's temporary files are per process.  Returns the
+ * count.
+ */
+static size_t split_groups(const uint64_t *cost, size_t nsrc,
+			   const size_t *order, size_t **bounds, size_t ngroups,
+			   unsigned jobs)
 {
 	size_t *b = *bounds, *out, g, k, n = 0, alloc = ngroups + 1;
 	uint64_t total = 0, most, w;
 
-	for (k = 0; k < list->n; k++)
-		total += (uint64_t)list->v[k].st.st_size;
+	for (k = 0; k < nsrc; k++)
+		total += cost[k];
 	most = total / (4 * (jobs ? jobs : 1)) + 1;
 	out = xmalloc(alloc * sizeof(*out));
 	for (g = 0; g < ngroups; g++) {
@@ -342,7 +417,7 @@ static size_t split_groups(const struct source_list *list, const size_t *order,
 				out[n++] = k;
 				w = 0;
 			}
-			w += (uint64_t)list->v[order[k]].st.st_size;
+			w += cost[order[k]];
 		}
 		if (n + 1 >= alloc)
 			out = xrealloc(out, (alloc *= 2) * sizeof(*out));
@@ -353,58 +428,49 @@ static size_t split_groups(const struct source_list *list, const size_t *order,
 	return n;
 }
 
-/* Whether some source of LIST will be compiled whatever its pycs hold. */
-static int will_compile(const struct compile_opts *o,
-			const struct source_list *list)
-{
-	size_t i;
-
-	if (o->force || !o->reuse || !o->reuse->usable)
-		return list->n > 0;
-	for (i = 0; i < list->n; i++) {
-		const struct record_entry *e =
-			record_find(o->reuse, list->v[i].recorded);
-
-		if (!e || e->size != list->v[i].st.st_size)
-			return 1;
-	}
-	return 0;
-}
-
 int reuse_run(const struct compile_opts *o, const struct source_list *list,
 	      struct compile_stats *stats)
 {
 	static const struct pool_ops ops = {
 		.verb = "compile", .fork = pyrt_fork,
-		.weight = reuse_weight, .name = reuse_name,
+		.weight = reuse_weight, .loads = reuse_loads, .name = reuse_name,
+		.unloadable = pyrt_load,
 		.start = atomic_catch_signals, .run = reuse_job,
 		.lost = reuse_lost, .done = reuse_done,
 	};
-	struct reuse r = { o, list, stats, NULL, NULL, 0 };
+	struct reuse r = { o, list, stats, NULL, NULL, NULL, NULL, 0 };
 	size_t failed = stats->failed, ngroups, i;
 
-	/* Past a reasonable size, a buffer grows as it is used. */
-	for (i = 0; i < list->n; i++)
+	r.cost = xmalloc((list->n ? list->n : 1) * sizeof(*r.cost));
+	r.compiles = xmalloc(list->n ? list->n : 1);
+	for (i = 0; i < list->n; i++) {
+		r.cost[i] = source_cost(o, &list->v[i], &r.compiles[i]);
+		/* Past a reasonable size, a buffer grows as it is used. */
 		if ((uint64_t)list->v[i].st.st_size > r.largest &&
 		    list->v[i].st.st_size < (16 << 20))
 			r.largest = (size_t)list->v[i].st.st_size;
+	}
 
 	r.order = compile_order(list, &r.bounds, &ngroups);
-	ngroups = split_groups(list, r.order, &r.bounds, ngroups, o->jobs);
-	/* Sorted once here, rather than in each worker. */
-	if (o->reuse)
-		record_find(o->reuse, "");
-	/* Libraries every worker would load, loaded once. */
-	if (ngroups) {
+	ngroups = split_kinds(r.compiles, list->n, r.order, &r.bounds, ngroups);
+	ngroups = split_groups(r.cost, list->n, r.order, &r.bounds, ngroups,
+			       o->jobs);
+	/*
+	 * libcrypto, which every worker needs, is loaded once; libpython is
+	 * left to the workers that compile.  Loaded here, its 1.5 MB of data
+	 * would be shared copy-on-write, and the interpreter's start writes
+	 * to most of it: on a virtual machine that made each worker's start
+	 * three times as slow as a start of its own, load included.
+	 */
+	if (ngroups)
 		record_hash_load();
-		if (will_compile(o, list))
-			pyrt_load();
-	}
 	if (ngroups) {
 		progress_start("compiling", ngroups, !o->quiet);
 		pool_run(&ops, &r, ngroups, o->jobs);
 		progress_end();
 	}
+	free(r.cost);
+	free(r.compiles);
 	free(r.order);
 	free(r.bounds);
 	return stats->failed > failed;
