@@ -155,7 +155,7 @@ int compile_one(const struct compile_opts *o, const struct job *job,
 	unit.source = src.data;
 	unit.len = src.len;
 	unit.quiet = o->quiet;
-	/* Record mode starts it in the worker, when it first compiles. */
+	/* Started in the worker, when it first compiles. */
 	if (pyrt_init() < 0 || pyrt_begin(&unit) < 0)
 		goto fail;
 	began = 1;
@@ -435,6 +435,7 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 	static const struct pool_ops ops = {
 		.verb = "compile", .fork = pyrt_fork,
 		.weight = compile_weight, .name = source_path,
+		.unloadable = pyrt_load,
 		.start = atomic_catch_signals, .run = compile_job,
 		.lost = forget_temp, .done = compile_done,
 	};
@@ -448,11 +449,8 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		free(r.jobs);
 		return 0;
 	}
-	if (pyrt_init() < 0) {
-		stats->failed += r.njobs;
-		free(r.jobs);
-		return 1;
-	}
+	/* The interpreter is loaded and started by each worker as it first
+	 * compiles (compile_one()): see reuse_run(). */
 	progress_start("compiling", r.njobs, !o->quiet);
 	pool_run(&ops, &r, r.njobs, o->jobs);
 	progress_end();

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 static int started;
+static int broken;	/* it could not start: said once, not per file */
 /* The unit being compiled, for show_warning(): warnings.showwarning()
  * has no room for a context of ours.  NULL: warnings are dropped. */
 static struct pyrt_unit *compiling;
@@ -185,6 +186,9 @@ int pyrt_init(void)
 
 	if (started)
 		return 0;
+	if (broken)
+		return -1;
+	broken = 1;
 	keep_freed_memory();
 	PyPreConfig_InitIsolatedConfig(&preconfig);
 	preconfig.utf8_mode = 1;
@@ -211,6 +215,7 @@ int pyrt_init(void)
 	if (PyStatus_Exception(status))
 		goto error;
 	started = 1;
+	broken = 0;
 
 	if ((PyImport_GetMagicNumber() & 0xffff) != pyrt_magic())
 		die("internal error: the interpreter's magic number %ld is not %u",
