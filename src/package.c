@@ -167,12 +167,14 @@ struct member {
 	size_t from, to;
 	struct record old;
 	int loaded;		/* OLD is read already */
+	int found;		/* and was on disk */
 };
 
 static void load_record(struct member *m)
 {
 	if (!m->loaded)
-		registry_load_record(m->sel->root, m->name, &m->old);
+		m->found = registry_load_record(m->sel->root, m->name,
+						&m->old) > 0;
 	m->loaded = 1;
 }
 
@@ -289,7 +291,9 @@ static int update_record(const struct compile_opts *o, struct member *m,
 	free(gone);
 	free(gone_paths);
 	free(covered);
-	if (registry_save_record(m->sel->root, m->name, &mine) < 0)
+	/* A reinstall's is most often the same: not written again. */
+	if ((!m->found || !record_same(&mine, &m->old)) &&
+	    registry_save_record(m->sel->root, m->name, &mine) < 0)
 		ret = -1;
 	record_release(&mine);
 	return ret;
@@ -335,7 +339,7 @@ int package_compile_list(const char *pkg, const struct select *sel,
 			 const struct source_list *list,
 			 struct compile_stats *stats, size_t *removed)
 {
-	struct member m = { pkg, sel, 0, list->n, RECORD_INIT, 0 };
+	struct member m = { pkg, sel, 0, list->n, RECORD_INIT, 0, 0 };
 	int ret = compile_recorded(o, &m, 1, list, stats, removed);
 
 	record_release(&m.old);

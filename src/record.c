@@ -135,6 +135,30 @@ const struct record_entry *record_find(struct record *r, const char *path)
 	return NULL;
 }
 
+int record_same(struct record *a, struct record *b)
+{
+	size_t i;
+	int level;
+
+	sort_entries(a);
+	sort_entries(b);
+	if (a->usable != b->usable || a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		const struct record_entry *x = &a->v[i], *y = &b->v[i];
+
+		if (strcmp(x->path, y->path) || x->size != y->size ||
+		    x->mode != y->mode || x->levels != y->levels ||
+		    memcmp(x->src, y->src, RECORD_HASH))
+			return 0;
+		for (level = 0; level <= PYC_MAX_LEVEL; level++)
+			if ((x->levels & (1u << level)) &&
+			    memcmp(x->body[level], y->body[level], RECORD_HASH))
+				return 0;
+	}
+	return 1;
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -55,6 +55,9 @@ void record_add(struct record *r, const struct record_entry *e);
 /* The entry for PATH, or NULL. */
 const struct record_entry *record_find(struct record *r, const char *path);
 
+/* Whether A and B hold the same entries, and are both usable or not. */
+int record_same(struct record *a, struct record *b);
+
 /*
  * Parse the text TEXT/LEN (as record_format() writes it) into R, which
  * must be empty.  Returns 0, or the 1-based number of the first line that

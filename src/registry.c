@@ -225,7 +225,7 @@ int registry_load_record(const char *root, const char *pkg, struct record *r)
 	char *dir, *path, *name;
 	struct buf b = BUF_INIT;
 	size_t line;
-	int fd;
+	int fd, ret = 0;
 
 	if (!dpkg_valid_name(pkg))
 		return error("invalid package name '%s'", pkg);
@@ -243,12 +243,14 @@ int registry_load_record(const char *root, const char *pkg, struct record *r)
 	} else if ((line = record_parse(r, b.data ? b.data : "", b.len))) {
 		warning("ignoring '%s': line %zu is not a record line", path,
 			line);
+	} else {
+		ret = 1;
 	}
 	if (fd >= 0)
 		close(fd);
 	buf_release(&b);
 	free(path);
-	return 0;
+	return ret;
 }
 
 int registry_save_record(const char *root, const char *pkg, struct record *r)

@@ -29,7 +29,8 @@ int registry_set_pending(const char *root, const char *pkg, int pending);
 /*
  * Load PKG's record into R (empty).  A missing record leaves R empty; one
  * that cannot be read or parsed too, with a warning naming the file and
- * line.  Returns 0, or -1 for an invalid package name.
+ * line.  Returns 1 if R holds the record, 0 if not, or -1 for an invalid
+ * package name.
  */
 struct record;
 int registry_load_record(const char *root, const char *pkg, struct record *r);

@@ -265,17 +265,22 @@ restore() {
 	assert_line '0 compiled, 0 reused, 8 fresh, 0 failed, 0 removed'
 	run -0 grep -c "^pyprime register -q --root=$R $PKG $SITE\$" "$LOG"
 	assert_output 1
+	# The record was written again, with what changed.
+	run -0 grep -c ' /usr/lib/python3/dist-packages/upg/new\.py$' "$RECORD"
+	assert_output 1
 }
 
-@test "a reinstall of the same version compiles nothing and writes no pyc" {
+@test "a reinstall of the same version compiles nothing and writes no pyc, nor its record" {
 	root_with v1
 	before=$(pyc_stat)
+	record=$(stat -c '%i %y' "$RECORD")
 	run dpkg_root --unpack "$DEBS/v1.deb"
 	assert_success
 	summary '0 compiled, 0 reused, 8 fresh, 0 failed, 0 removed' "$SITE"
 	run dpkg_root --configure "$PKG"
 	assert_success
 	assert_equal "$(pyc_stat)" "$before"
+	assert_equal "$(stat -c '%i %y' "$RECORD")" "$record"
 	check_pycs timestamp 0
 	check_clean 0
 	run -0 --separate-stderr pyprime rebuild -v --root "$R" "$PKG"
