@@ -45,8 +45,9 @@ struct pool {
 	size_t n, finished, delivered;
 	/* The jobs not yet sent: heaviest first in ORDER, each marked in
 	 * SENT once it is; LOADS its loads() (NULL: none does).  FIRST[K]:
-	 * below it in ORDER, no job of kind K (2: any) is left to send. */
-	size_t *order, left, first[3];
+	 * below it in ORDER, no job of kind K (2: any) is left to send;
+	 * LAST: from it on, no job that loads(). */
+	size_t *order, left, first[3], last;
 	char *sent, *loads;
 	/* Which were ignored when the pool started (nohup): they stay
 	 * ignored, in the workers too. */
@@ -224,10 +225,21 @@ static long unsent(struct pool *p, int k)
 	return *c < p->n ? (long)p->order[*c] : -1;
 }
 
+/* The lightest job not yet sent that loads(), or -1. */
+static long unsent_light(struct pool *p)
+{
+	while (p->last && (p->sent[p->order[p->last - 1]] ||
+			   !p->loads[p->order[p->last - 1]]))
+		p->last--;
+	return p->last ? (long)p->order[p->last - 1] : -1;
+}
+
 /*
  * Send W the next job: the heaviest left, but that while some worker has
  * loaded what loads() jobs need, those go to such workers, and the
- * others to workers that have not.  -1 if none is left, or if W is gone.
+ * others to workers that have not; one of these that has nothing else
+ * left takes the lightest, leaving the heavy ones to the workers that
+ * need not load first.  -1 if none is left, or if W is gone.
  */
 static int send_next(struct pool *p, struct worker *w)
 {
@@ -243,6 +255,8 @@ static int send_next(struct pool *p, struct worker *w)
 			any |= p->w[i].pid && p->w[i].loaded;
 		if (w->loaded || any)
 			j = unsent(p, w->loaded);
+		if (j < 0 && any && !w->loaded)
+			j = unsent_light(p);
 	}
 	if (j < 0)
 		j = unsent(p, 2);
@@ -474,7 +488,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	}
 	p.order = job_order(ops, ctx, n);
 	p.sent = xcalloc(n, 1);
-	p.left = n;
+	p.left = p.last = n;
 	if (ops->loads) {
 		p.loads = xmalloc(n);
 		for (i = 0; i < n; i++)
