@@ -303,13 +303,19 @@ void record_format(struct record *r, const char *pkg, struct buf *out)
 	buf_addf(out, "# pyprime record of %s\nmagic ", pkg);
 	add_hex(out, magic, 4);
 	buf_adds(out, "\n");
+	/* A line is about 330 bytes, and a reinstall writes hundreds: one
+	 * formatted number each, and the rest copied. */
+	buf_grow(out, r->n * 340);
 	for (i = 0; i < r->n; i++) {
 		const struct record_entry *e = &r->v[i];
+		char head[32];
+		int n;
 
 		if (strchr(e->path, '\n'))
 			continue;	/* never reused: compiled each time */
-		buf_addf(out, "%lld %c ", (long long)e->size,
-			 mode_letters[e->mode]);
+		n = snprintf(head, sizeof(head), "%lld %c ",
+			     (long long)e->size, mode_letters[e->mode]);
+		buf_add(out, head, (size_t)n);
 		add_hex(out, e->src, RECORD_HASH);
 		for (level = 0; level <= PYC_MAX_LEVEL; level++) {
 			buf_adds(out, " ");
@@ -318,7 +324,9 @@ void record_format(struct record *r, const char *pkg, struct buf *out)
 			else
 				buf_adds(out, "-");
 		}
-		buf_addf(out, " %s\n", e->path);
+		buf_add(out, " ", 1);
+		buf_adds(out, e->path);
+		buf_add(out, "\n", 1);
 	}
 }
 
