@@ -389,13 +389,13 @@ static size_t split_kinds(const char *compiles, size_t nsrc, size_t *order,
 }
 
 /*
- * Cut the NGROUPS directories of BOUNDS (N sources, of COST, through
- * ORDER) into jobs of at most a quarter of a worker's share of the cost,
- * so that a directory that holds much of the tree (the standard library's
- * top one: 43%) does not keep one worker busy while the others are done.
- * Jobs of one directory share it safely: each source's pycs are its job's
- * alone, and atomic.c's temporary files are per process.  Returns the
- * count.
+ * Cut the NGROUPS groups of BOUNDS (each within one directory; N sources,
+ * of COST, through ORDER) into jobs of at most a quarter of a worker's
+ * share of the cost, so that a directory that holds much of the tree (the
+ * standard library's top one: 43%) does not keep one worker busy while
+ * the others are done.  Jobs of one directory share it safely: each
+ * source's pycs are its job's alone, and atomic.c's temporary files are
+ * per process.  Returns the count.
  */
 static size_t split_groups(const uint64_t *cost, size_t nsrc,
 			   const size_t *order, size_t **bounds, size_t ngroups,
