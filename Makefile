@@ -63,15 +63,8 @@ endif
 PY_CFLAGS := $(shell $(PKG_CONFIG) --cflags python3-embed)
 PY_LIBS := $(shell $(PKG_CONFIG) --libs python3-embed)
 PY_SERIES := $(shell $(PKG_CONFIG) --modversion python3-embed)
-CRYPTO_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto)
-# libcrypto is loaded by its soname when a hash is first wanted (record.c).
-CRYPTO_SONAME := $(shell readelf -d "$$($(CC) -print-file-name=libcrypto.so)" 2>/dev/null | \
-	sed -n 's/.*(SONAME).*\[\(.*\)\]$$/\1/p')
 ifeq ($(PY_SERIES),)
 $(error no python3-embed for $(PKG_CONFIG): install python3-dev)
-endif
-ifeq ($(CRYPTO_SONAME),)
-$(error no libcrypto.so for $(CC): install libssl-dev)
 endif
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -89,7 +82,7 @@ endif
 ALL_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 	-DPYPRIME_VERSION='"$(VERSION)"' -DPYRT_SERIES='"$(PY_SERIES)"' \
 	-DPYRT_MODULE='"$(PKGLIBDIR)/pyprime-python.so"' \
-	-DCRYPTO_SONAME='"$(CRYPTO_SONAME)"' $(PY_CFLAGS) $(CRYPTO_CFLAGS) $(CPPFLAGS)
+	$(PY_CFLAGS) $(CPPFLAGS)
 # Nothing here reads errno or traps after a maths function: sqrt(),
 # floor(), ceil() and round() become instructions, and the binary needs
 # no libm where the CPU has them (--as-needed).

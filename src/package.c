@@ -312,6 +312,8 @@ static int compile_recorded(const struct compile_opts *o, struct member *m,
 	size_t i, k;
 	int ret = 0;
 
+	if (registry_load_key(m[0].sel->root) < 0)
+		ret = -1;
 	for (i = 0; i < n; i++)
 		load_record(&m[i]);
 	/* One package's record is used as it is, else they are merged. */
@@ -379,7 +381,7 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 			 * ms of its own start-up): what the run needs from
 			 * the registry. */
 			if (k == 0) {
-				record_hash_load();
+				registry_load_key(m[0].sel->root);
 				for (j = 0; j < nm; j++)
 					load_record(&m[j]);
 			}

@@ -107,15 +107,12 @@ static uint64_t get_le64(const unsigned char *p)
 	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 } while (0)
 
-uint64_t pyc_source_hash(const void *src, size_t len)
+uint64_t pyc_siphash13(uint64_t k0, uint64_t k1, const void *src, size_t len)
 {
 	const unsigned char *p = src;
-	unsigned char magic[4];
-	uint64_t k0, k1 = 0, v0, v1, v2, v3, m, b;
+	uint64_t v0, v1, v2, v3, m, b;
 	size_t i, rest;
 
-	pyc_magic(magic);
-	k0 = get_le32(magic);
 	v0 = k0 ^ 0x736f6d6570736575ULL;
 	v1 = k1 ^ 0x646f72616e646f6dULL;
 	v2 = k0 ^ 0x6c7967656e657261ULL;
@@ -137,6 +134,14 @@ uint64_t pyc_source_hash(const void *src, size_t len)
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t pyc_source_hash(const void *src, size_t len)
+{
+	unsigned char magic[4];
+
+	pyc_magic(magic);
+	return pyc_siphash13(get_le32(magic), 0, src, len);
 }
 
 static uint32_t mode_flags(enum pyc_mode mode)

@@ -36,7 +36,10 @@ char *pyc_name(const char *srcname, int level, int legacy);
  * computed through a double exactly as os.stat() and importlib do. */
 uint32_t pyc_mtime_field(const struct timespec *ts);
 
-/* importlib.util.source_hash(): SipHash-1-3 keyed by the magic number. */
+/* SipHash-1-3 of SRC/LEN under the 128-bit key K0, K1: CPython's. */
+uint64_t pyc_siphash13(uint64_t k0, uint64_t k1, const void *src, size_t len);
+
+/* importlib.util.source_hash(): pyc_siphash13() keyed by the magic number. */
 uint64_t pyc_source_hash(const void *src, size_t len);
 
 /*

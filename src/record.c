@@ -4,14 +4,17 @@
  *
  *	# pyprime record of PACKAGE
  *	magic a70d0d0a
- *	SIZE MODE SOURCE-SHA256 BODY0 BODY1 BODY2 PATH
+ *	key FINGERPRINT
+ *	SIZE MODE SOURCE-HASH BODY0 BODY1 BODY2 PATH
  *
- * MODE is t, c or u (timestamp, checked-hash, unchecked-hash); BODYn is
- * the hex SHA-256 of the level-n body, or "-" where that level was not
+ * FINGERPRINT is the hash of a fixed string, which tells the key without
+ * giving it away; MODE is t, c or u (timestamp, checked-hash,
+ * unchecked-hash); the hashes are hex, BODYn "-" where level n was not
  * written; PATH, the rest of the line, may hold spaces but no newline.
+ * Without the key line, the hashes are SHA-256s, 32 bytes (older records).
  */
-#include <dlfcn.h>
-#include <openssl/evp.h>
+#include <endian.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,48 +23,36 @@
 
 static const char mode_letters[] = "tcu";
 
-#ifndef CRYPTO_SONAME
-#error "CRYPTO_SONAME (libcrypto's) must come from the build"
-#endif
-
-/*
- * OpenSSL's libcrypto, loaded the first time a hash is wanted rather than
- * linked: its relocations cost every run 3 ms, and most runs hash nothing.
- * Not loadable: status 127, as for the interpreter (pyload.c).
- */
 static struct {
-	__typeof__(EVP_Digest) *digest;
-	__typeof__(EVP_sha256) *sha256;
-} crypto;
+	uint64_t k0, k1;
+	int set;
+} key;
 
-void record_hash_load(void)
+void record_set_key(const unsigned char k[RECORD_KEY])
 {
-	void *handle;
-
-	if (crypto.digest)
-		return;
-	handle = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (handle) {
-		crypto.sha256 = (__typeof__(EVP_sha256) *)dlsym(handle, "EVP_sha256");
-		crypto.digest = (__typeof__(EVP_Digest) *)dlsym(handle, "EVP_Digest");
-	}
-	if (!crypto.digest || !crypto.sha256) {
-		/* Not into a worker's captured messages: the run ends. */
-		msg_capture(NULL);
-		error("cannot load %s: %s", CRYPTO_SONAME, dlerror());
-		exit(127);
-	}
+	memcpy(&key.k0, k, 8);
+	memcpy(&key.k1, k + 8, 8);
+	key.k0 = le64toh(key.k0);
+	key.k1 = le64toh(key.k1);
+	key.set = 1;
 }
 
 void record_hash(const void *data, size_t len, unsigned char out[RECORD_HASH])
 {
-	unsigned int n = RECORD_HASH;
+	uint64_t h;
 
-	record_hash_load();
-	/* Only if the library is broken beyond use. */
-	if (!crypto.digest(data, len, out, &n, crypto.sha256(), NULL) ||
-	    n != RECORD_HASH)
-		die("cannot compute a SHA-256");
+	if (!key.set)
+		die("BUG: a record hash without a key");
+	h = htole64(pyc_siphash13(key.k0, key.k1, data, len));
+	memcpy(out, &h, RECORD_HASH);
+}
+
+/* The key's fingerprint: a hash of a fixed string under it. */
+static void key_fingerprint(unsigned char out[RECORD_HASH])
+{
+	static const char text[] = "pyprime record key";
+
+	record_hash(text, sizeof(text) - 1, out);
 }
 
 void record_reserve(struct record *r, size_t n)
@@ -196,9 +187,12 @@ static int parse_hex(const char **p, const char *end, unsigned char *out,
 	return 0;
 }
 
-/* One "SIZE MODE SRC BODY0 BODY1 BODY2 PATH" line, without its newline. */
-static int parse_entry(struct record *r, const char *s, const char *end)
+/* One "SIZE MODE SRC BODY0 BODY1 BODY2 PATH" line, without its newline;
+ * its hashes are WIDTH bytes (only RECORD_HASH ones are kept). */
+static int parse_entry(struct record *r, const char *s, const char *end,
+		       size_t width)
 {
+	unsigned char old[32];
 	struct record_entry e;
 	const char *m;
 	int level;
@@ -217,14 +211,15 @@ static int parse_entry(struct record *r, const char *s, const char *end)
 		return -1;
 	e.mode = (enum pyc_mode)(strchr(mode_letters, m[1]) - mode_letters);
 	s = m + 3;
-	if (parse_hex(&s, end, e.src, RECORD_HASH) < 0)
+	if (parse_hex(&s, end, width == RECORD_HASH ? e.src : old, width) < 0)
 		return -1;
 	for (level = 0; level <= PYC_MAX_LEVEL; level++) {
 		if (end - s >= 2 && s[0] == '-' && s[1] == ' ') {
 			s += 2;
 			continue;
 		}
-		if (parse_hex(&s, end, e.body[level], RECORD_HASH) < 0)
+		if (parse_hex(&s, end, width == RECORD_HASH ? e.body[level] : old,
+			      width) < 0)
 			return -1;
 		e.levels |= 1u << level;
 	}
@@ -239,8 +234,8 @@ static int parse_entry(struct record *r, const char *s, const char *end)
 size_t record_parse(struct record *r, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
-	unsigned char want[4], magic[4];
-	size_t line = 0;
+	unsigned char want[4], magic[4], fp[RECORD_HASH], ours[RECORD_HASH];
+	size_t line = 0, width = 0;
 	int have_magic = 0;
 
 	/* An entry a line: no array copied as it grows. */
@@ -262,7 +257,18 @@ size_t record_parse(struct record *r, const char *text, size_t len)
 			    unhex(p + 6, magic, 4) < 0)
 				goto bad;
 			have_magic = 1;
-		} else if (parse_entry(r, p, nl) < 0) {
+		} else if (!width) {
+			/* The key line, or an older record's first entry. */
+			width = 32;
+			if (nl - p == 4 + 2 * RECORD_HASH &&
+			    !memcmp(p, "key ", 4)) {
+				if (unhex(p + 4, fp, RECORD_HASH) < 0)
+					goto bad;
+				width = RECORD_HASH;
+			} else if (parse_entry(r, p, nl, width) < 0) {
+				goto bad;
+			}
+		} else if (parse_entry(r, p, nl, width) < 0) {
 			goto bad;
 		}
 		p = nl + 1;
@@ -272,7 +278,12 @@ size_t record_parse(struct record *r, const char *text, size_t len)
 		goto bad;
 	}
 	pyc_magic(want);
-	r->usable = !memcmp(want, magic, 4);
+	r->usable = !memcmp(want, magic, 4) && width == RECORD_HASH;
+	/* Without a key (clean, which hashes nothing), not judged by it. */
+	if (r->usable && key.set) {
+		key_fingerprint(ours);
+		r->usable = !memcmp(fp, ours, RECORD_HASH);
+	}
 	return 0;
 bad:
 	record_release(r);
@@ -294,18 +305,21 @@ static void add_hex(struct buf *out, const unsigned char *h, size_t n)
 
 void record_format(struct record *r, const char *pkg, struct buf *out)
 {
-	unsigned char magic[4];
+	unsigned char magic[4], fp[RECORD_HASH];
 	size_t i;
 	int level;
 
 	sort_entries(r);
 	pyc_magic(magic);
+	key_fingerprint(fp);
 	buf_addf(out, "# pyprime record of %s\nmagic ", pkg);
 	add_hex(out, magic, 4);
+	buf_adds(out, "\nkey ");
+	add_hex(out, fp, RECORD_HASH);
 	buf_adds(out, "\n");
-	/* A line is about 330 bytes, and a reinstall writes hundreds: one
-	 * formatted number each, and the rest copied. */
-	buf_grow(out, r->n * 340);
+	/* A reinstall writes hundreds of lines: one formatted number each,
+	 * and the rest copied. */
+	buf_grow(out, r->n * (80 + 8 * RECORD_HASH));
 	for (i = 0; i < r->n; i++) {
 		const struct record_entry *e = &r->v[i];
 		char head[32];

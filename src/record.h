@@ -1,17 +1,21 @@
 /*
  * record.h: what pyprime wrote for a registered package, per source: its
- * size and SHA-256, and the SHA-256 of each pyc body (the bytes after the
+ * size and hash, and the hash of each pyc body (the bytes after the
  * 16-byte header).  A body depends only on the source's bytes, the path
  * recorded in it, the optimisation level and the interpreter, so when an
  * upgrade leaves a source as it was, the body its old pyc holds is what a
  * compile would write again: only the header is new.
  *
- * SHA-256 rather than the SipHash-1-3 of PEP 552: that one is keyed by the
- * magic number, which everybody knows, so two sources with the same hash
- * are found in 2^32 tries; a package could then ship a source that differs
- * from the code that runs.  SHA-256 comes from OpenSSL's libcrypto, which
- * libpython links already, and which uses the CPU's SHA instructions where
- * there are some.
+ * The hash is SipHash-1-3, CPython's own source hash (PEP 552), but keyed
+ * by a secret of the root's (registry.h) rather than by the magic number.
+ * With the magic number, which everybody knows, two sources with one hash
+ * are found in 2^32 tries, and a package could ship a source that differs
+ * from the code that runs.  Under a random key that only root can read,
+ * nobody can aim at a hash: two contents share one by a chance of 2^-64.
+ * That is what SipHash was made for, and what CPython keys its str hash
+ * with against chosen collisions.  It runs three times as fast as SHA-256
+ * does with the CPU's SHA instructions, and a reinstall hashes every
+ * source and every pyc.
  */
 #ifndef RECORD_H
 #define RECORD_H
@@ -21,7 +25,8 @@
 
 #include "pyc.h"
 
-#define RECORD_HASH 32		/* bytes of a SHA-256 */
+#define RECORD_HASH 8		/* bytes of a SipHash-1-3 */
+#define RECORD_KEY 16		/* bytes of its key */
 
 struct record_entry {
 	char *path;		/* the source as installed (as in its pycs) */
@@ -35,16 +40,18 @@ struct record_entry {
 struct record {
 	struct record_entry *v;
 	size_t n, alloc;
-	int usable;		/* this interpreter's: bodies may be reused */
+	int usable;		/* this interpreter's, hashed under this key:
+				 * bodies may be reused */
 	int sorted;
 };
 #define RECORD_INIT { NULL, 0, 0, 1, 1 }
 
-/* SHA-256 of DATA/LEN into OUT. */
+/* Hash under KEY from now on (before any record_hash(), record_parse()
+ * or record_format()). */
+void record_set_key(const unsigned char key[RECORD_KEY]);
+
+/* The keyed hash of DATA/LEN into OUT. */
 void record_hash(const void *data, size_t len, unsigned char out[RECORD_HASH]);
-/* Load the library record_hash() uses, as its first call does: before a
- * fork, so that the children share it. */
-void record_hash_load(void);
 
 /* Make room for N more entries. */
 void record_reserve(struct record *r, size_t n);
@@ -61,13 +68,15 @@ int record_same(struct record *a, struct record *b);
 /*
  * Parse the text TEXT/LEN (as record_format() writes it) into R, which
  * must be empty.  Returns 0, or the 1-based number of the first line that
- * is not right (R is then left empty).  A record of another interpreter
- * parses, but is not usable.
+ * is not right (R is then left empty).  A record of another interpreter,
+ * of another key than the one set (if one is), or an older one of SHA-256
+ * hashes (it has no key line) parses, but is not usable: it still says
+ * which pycs were the package's.
  */
 size_t record_parse(struct record *r, const char *text, size_t len);
 
 /* Append R as text to OUT: the package name PKG in a comment, the magic
- * number, then a line per source. */
+ * number, the key's fingerprint, then a line per source. */
 struct buf;
 void record_format(struct record *r, const char *pkg, struct buf *out);
 

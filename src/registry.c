@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,19 @@ static int make_dirs(char *dir)
 	return 0;
 }
 
+/* DIR, made if need be, opened: its descriptor, or -1 after reporting. */
+static int open_dir(char *dir)
+{
+	int fd;
+
+	if (make_dirs(dir) < 0)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		error_errno("cannot open directory '%s'", dir);
+	return fd;
+}
+
 /* Whether NAME in DIRFD is a regular file holding CONTENT already. */
 static int holds(int dirfd, const char *name, const struct buf *content)
 {
@@ -80,13 +94,9 @@ static int write_file(const char *root, const char *sub, const char *pkg,
 	char *dir = registry_dir(root, sub);
 	int fd, ret = -1;
 
-	if (make_dirs(dir) < 0)
+	fd = open_dir(dir);
+	if (fd < 0)
 		goto out;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		error_errno("cannot open directory '%s'", dir);
-		goto out;
-	}
 	/* What a killed pyprime left here. */
 	atomic_sweep(fd);
 	if (holds(fd, pkg, content))
@@ -212,6 +222,77 @@ int registry_set_pending(const char *root, const char *pkg, int pending)
  * A record is the package's whatever the architecture: prerm names it
  * "PKG", py3compile's calls "PKG:ARCH".  Returns a new string.
  */
+/* The key at PATH into KEY: 0, or -1 (errno 0: not a key). */
+static int read_key(const char *path, unsigned char key[RECORD_KEY])
+{
+	struct buf b = BUF_INIT;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read_fd(fd, &b) == 0) {
+		errno = 0;
+		if (b.len == RECORD_KEY) {
+			memcpy(key, b.data, RECORD_KEY);
+			ret = 0;
+		}
+	}
+	close(fd);
+	buf_release(&b);
+	return ret;
+}
+
+int registry_load_key(const char *root)
+{
+	static int loaded, status;
+	unsigned char key[RECORD_KEY];
+	char *dir, *path;
+	size_t got = 0;
+	int fd;
+
+	if (loaded)
+		return status;
+	loaded = 1;
+	dir = registry_dir(root, NULL);
+	path = join_path(dir, "key");
+	if (read_key(path, key) == 0)
+		goto out;
+	if (errno == ENOENT)
+		;	/* the first record: the key is made now */
+	else if (errno)
+		warning_errno("replacing '%s'", path);
+	else
+		warning("replacing '%s': not a key of %d bytes", path,
+			RECORD_KEY);
+	while (got < RECORD_KEY) {
+		ssize_t n = getrandom(key + got, RECORD_KEY - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			die_errno("cannot get random bytes");
+		if (n > 0)
+			got += (size_t)n;
+	}
+	status = -1;
+	fd = open_dir(dir);
+	if (fd < 0)
+		goto out;
+	if (atomic_write(fd, dir, "key", key, RECORD_KEY, 0600,
+			 ATOMIC_FSYNC) == 0) {
+		status = 0;
+		/* Two runs that each made one at once: the one that stayed. */
+		read_key(path, key);
+	}
+	close(fd);
+out:
+	/* Should it not be saved: the records of this run vouch for nothing
+	 * in the next, which then compiles everything. */
+	record_set_key(key);
+	free(path);
+	free(dir);
+	return status;
+}
+
 static char *record_name(const char *pkg)
 {
 	const char *colon = strchr(pkg, ':');

@@ -3,7 +3,8 @@
  * compile, and how: DPKG_ROOT/var/lib/pyprime/packages/PACKAGE holds the
  * arguments "pyprime register" got, pending/PACKAGE marks a package whose
  * compilation was deferred to the pyprime-rebuild trigger, records/PACKAGE
- * what was compiled for it (record.h).
+ * what was compiled for it (record.h), and key the secret the records'
+ * hashes are keyed by (16 random bytes, readable by root only).
  */
 #ifndef REGISTRY_H
 #define REGISTRY_H
@@ -25,6 +26,15 @@ char **registry_packages(const char *root, int pending);
 
 /* Mark PKG as waiting for the trigger, or not. */
 int registry_set_pending(const char *root, const char *pkg, int pending);
+
+/*
+ * Set the records' key (record_set_key()) from ROOT's registry, made there
+ * now if there is none, or none that is right (every record then vouches
+ * for nothing: a full compile, never a wrong pyc).  Once a process: later
+ * calls return what the first did.  0, or -1 if a new key could not be
+ * saved (reported; the run goes on with it).
+ */
+int registry_load_key(const char *root);
 
 /*
  * Load PKG's record into R (empty).  A missing record leaves R empty; one

@@ -64,7 +64,7 @@ out:
 /*
  * Record mode: which levels of source S must be compiled.  A level whose
  * pyc in TFD (TDIR) has the current magic and the body the record gives
- * for S's size and SHA-256 is kept, its header rewritten if it is not
+ * for S's size and hash is kept, its header rewritten if it is not
  * right (*REWROTE set; TFD's leftovers are swept first unless *SWEPT);
  * the levels returned are the others.  S is read from SDIR, by its name;
  * its status is the walk's (a source that changed since then gets a
@@ -455,15 +455,6 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 	ngroups = split_kinds(r.compiles, list->n, r.order, &r.bounds, ngroups);
 	ngroups = split_groups(r.cost, list->n, r.order, &r.bounds, ngroups,
 			       o->jobs);
-	/*
-	 * libcrypto, which every worker needs, is loaded once; libpython is
-	 * left to the workers that compile.  Loaded here, its 1.5 MB of data
-	 * would be shared copy-on-write, and the interpreter's start writes
-	 * to most of it: on a virtual machine that made each worker's start
-	 * three times as slow as a start of its own, load included.
-	 */
-	if (ngroups)
-		record_hash_load();
 	if (ngroups) {
 		progress_start("compiling", ngroups, !o->quiet);
 		pool_run(&ops, &r, ngroups, o->jobs);

@@ -11,7 +11,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-BUILD_DEPS="gcc make pkgconf libpython3-dev libssl-dev python3"
+BUILD_DEPS="gcc make pkgconf libpython3-dev python3"
 TEST_DEPS="bats bats-assert bats-support bats-file libpython3.11-testsuite
 	strace man-db util-linux bsdutils procps shellcheck clang libclang-rt-14-dev
 	build-essential debhelper dpkg-dev devscripts lintian git

@@ -597,6 +597,46 @@ old_or_new() {
 	check_clean 0
 }
 
+@test "the records' key is the root's own secret: another key, or a damaged one, vouches for nothing" {
+	local key damage
+	root_with v1
+	key=$R/var/lib/pyprime/key
+	assert_equal "$(stat -c '%a %s' "$key")" "600 16"
+	assert_equal "$(sed -n 3p "$RECORD" | grep -c '^key [0-9a-f]\{16\}$')" 1
+	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
+	snapshot
+	for damage in other short; do
+		restore
+		case $damage in
+		other)
+			head -c 16 /dev/urandom >"$key" ;;
+		short)
+			head -c 15 snap/var/lib/pyprime/key >"$key" ;;
+		esac
+		summary '8 compiled, 0 reused, 0 fresh, 0 failed, [0-9]+ removed' "$SITE"
+		if [ "$damage" = short ]; then
+			assert_equal "$stderr" "pyprime: warning: replacing '$key': not a key of 16 bytes"
+		fi
+		check_pycs timestamp 0
+		check_clean 0
+		# The key it made, and the record it wrote with it, are sound.
+		assert_equal "$(stat -c '%a %s' "$key")" "600 16"
+		run ! cmp -s "$key" snap/var/lib/pyprime/key
+		summary '0 compiled, 0 reused, 8 fresh, 0 failed, 0 removed' "$SITE"
+	done
+}
+
+@test "an older record of SHA-256 hashes vouches for nothing, and still names the pycs to remove" {
+	root_with v1
+	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
+	# As pyprime wrote it before its records were keyed.
+	sed -i -e '/^key /d' -E -e '3,$s/ ([0-9a-f]{16})/ \1\1\1\1/g' "$RECORD"
+	grep -qE '^[0-9]+ t [0-9a-f]{64} [0-9a-f]{64} - - /' "$RECORD"
+	summary '8 compiled, 0 reused, 0 fresh, 0 failed, [1-9][0-9]* removed' "$SITE"
+	check_pycs timestamp 0
+	check_clean 0
+}
+
 @test "a directory the new version drops, kept by its pycs, is gone after the configure" {
 	local t
 	for t in d1 d2; do
