@@ -116,6 +116,10 @@ int cmd_rebuild(int argc, char **argv)
 	}
 	if (all + pending + (optind < argc) != 1)
 		return usage_error(usage, "give --all, --pending or packages");
+	/* pyprime's postinst: the records' key is made here, as pyprime
+	 * is configured, rather than by the first package registered. */
+	if (all && registry_load_key(root) < 0)
+		ret = 1;
 	if (all || pending) {
 		names = registry_packages(root, pending);
 		if (!names)

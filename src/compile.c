@@ -444,6 +444,7 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 
 	if (o->record)
 		return reuse_run(o, list, stats);
+	pool_spare_stop(o->spare);
 	find_stale(&r, list);
 	if (!r.njobs) {
 		free(r.jobs);
@@ -452,7 +453,7 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 	/* The interpreter is loaded and started by each worker as it first
 	 * compiles (compile_one()): see reuse_run(). */
 	progress_start("compiling", r.njobs, !o->quiet);
-	pool_run(&ops, &r, r.njobs, o->jobs);
+	pool_run(&ops, &r, r.njobs, o->jobs, NULL);
 	progress_end();
 	free(r.jobs);
 	return stats->failed > failed;

@@ -11,6 +11,8 @@
 #include "record.h"
 #include "sources.h"
 
+struct pool_spare;
+
 struct compile_opts {
 	unsigned levels;	/* bit N set: write optimisation level N */
 	enum pyc_mode mode;
@@ -29,6 +31,9 @@ struct compile_opts {
 	 */
 	struct record *reuse;
 	struct record *record;
+	/* A spare worker started for this run's compiles (reuse.c), which
+	 * the run takes over; NULL: none. */
+	struct pool_spare *spare;
 };
 
 struct compile_stats {
@@ -45,5 +50,13 @@ struct compile_stats {
  */
 int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats);
+
+/*
+ * Start a spare worker for a record-mode compile_run() as O says, to come
+ * once the sources are listed: it loads and starts the interpreter
+ * meanwhile, and compiles the sources the record shows changed.  NULL if
+ * it would not help (one worker) or cannot be had.
+ */
+struct pool_spare *compile_spare(const struct compile_opts *o);
 
 #endif

@@ -300,11 +300,40 @@ static int update_record(const struct compile_opts *o, struct member *m,
 }
 
 /*
+ * As the sources of a run are listed: at the first that the record shows
+ * changed (its size differs, or it has none), a spare worker (compile.h)
+ * starts the interpreter for it and those like it while the listing goes
+ * on.  A reinstall, which compiles nothing, has none.
+ */
+struct spare_watch {
+	const struct compile_opts *o;
+	struct member *m;	/* the package being listed */
+	struct pool_spare *spare;
+	int started;
+};
+
+static void watch_source(void *arg, const struct source *s)
+{
+	struct spare_watch *w = arg;
+	const struct record_entry *e = NULL;
+
+	if (w->started)
+		return;
+	if (!w->o->force && w->m->old.usable)
+		e = record_find(&w->m->old, s->recorded);
+	if (e && e->size == s->st.st_size)
+		return;
+	w->started = 1;
+	w->spare = compile_spare(w->o);
+}
+
+/*
  * Compile LIST, the sources of the N packages M, as O says, trusting their
  * pycs only through their records (record.h), then write those again.
  */
 static int compile_recorded(const struct compile_opts *o, struct member *m,
 			    size_t n, const struct source_list *list,
+			    struct pool_spare *spare,
 			    struct compile_stats *stats, size_t *removed)
 {
 	struct record reuse = RECORD_INIT, now = RECORD_INIT;
@@ -327,6 +356,7 @@ static int compile_recorded(const struct compile_opts *o, struct member *m,
 	}
 	record_reserve(&now, list->n);
 	ro.record = &now;
+	ro.spare = spare;
 	compile_run(&ro, list, stats);
 	for (i = 0; i < n; i++)
 		if (update_record(o, &m[i], list, &now, removed) < 0)
@@ -342,7 +372,7 @@ int package_compile_list(const char *pkg, const struct select *sel,
 			 struct compile_stats *stats, size_t *removed)
 {
 	struct member m = { pkg, sel, 0, list->n, RECORD_INIT, 0, 0 };
-	int ret = compile_recorded(o, &m, 1, list, stats, removed);
+	int ret = compile_recorded(o, &m, 1, list, NULL, stats, removed);
 
 	record_release(&m.old);
 	return ret;
@@ -360,6 +390,7 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 
 	for (i = 0; i < n; i++) {
 		struct source_list list = { NULL, 0, 0 };
+		struct spare_watch watch = { &p[i].o, NULL, NULL, 0 };
 		char **paths;
 
 		if (done[i])
@@ -373,6 +404,9 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 			m[nm].name = p[j].name;
 			m[nm++].sel = &p[j].sel;
 		}
+		/* Before a spare is forked: it hashes with it. */
+		if (registry_load_key(m[0].sel->root) < 0)
+			ret = -1;
 		for (k = 0; k < nm; k++) {
 			struct dpkg_listing l;
 
@@ -381,17 +415,19 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 			 * ms of its own start-up): what the run needs from
 			 * the registry. */
 			if (k == 0) {
-				registry_load_key(m[0].sel->root);
 				for (j = 0; j < nm; j++)
 					load_record(&m[j]);
 			}
 			m[k].from = list.n;
+			watch.m = &m[k];
 			if (sources_add_listed(&list, m[k].sel, m[k].name,
-					       dpkg_list_finish(&l)))
+					       dpkg_list_finish(&l),
+					       watch_source, &watch))
 				ret = -1;
 			m[k].to = list.n;
 		}
-		if (compile_recorded(&p[i].o, m, nm, &list, stats, removed) < 0)
+		if (compile_recorded(&p[i].o, m, nm, &list, watch.spare, stats,
+				     removed) < 0)
 			ret = -1;
 		for (k = 0; k < nm; k++)
 			record_release(&m[k].old);

@@ -1,6 +1,7 @@
 /*
  * pool.c: fork-based workers fed job numbers over a pipe each, answering
- * with a status word, their captured messages and a result over another.
+ * with a status word, their captured messages and a result over another;
+ * and a spare, forked before the jobs are known, fed the jobs themselves.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,12 @@ struct worker {
 	int to, from;		/* job numbers out, results in */
 	long job;		/* the job it is running, or -1 */
 	int loaded;		/* it was sent a job that loads() */
+	int spare;		/* a spare: it gets packed loads() jobs only */
+};
+
+struct pool_spare {
+	pid_t pid;
+	int to, from;
 };
 
 /* A finished job, kept until every job before it is handed on. */
@@ -132,41 +139,168 @@ static void complete(struct pool *p, size_t j, int status, char *mem,
 	progress_update(++p->finished);
 }
 
-static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
+/* A new worker's signals: the parent's handlers are not ours; what it
+ * ignores (IGNORED, per stop signal) we do too.  Then START. */
+static void worker_signals(const int *ignored, void (*start)(void),
+			   pid_t parent)
 {
-	struct buf msgs = BUF_INIT, reply = BUF_INIT;
-	uint32_t j, hdr[4];
 	size_t i;
-	int status;
 
 	in_worker = 1;
-	/* The parent's handlers are not ours; what it ignores we do too. */
 	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
-		if (!p->ignored[i])
+		if (!ignored[i])
 			signal(stop_signals[i], SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
-	if (p->ops->start)
-		p->ops->start();
+	if (start)
+		start();
 	block_signals(SIG_UNBLOCK);
 	/* Don't outlive the parent (a SIGKILL there would orphan us). */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(1);
-	while (read_full(in, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
-		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);
-		hdr[0] = j;
-		hdr[1] = (uint32_t)status;
-		hdr[2] = (uint32_t)msgs.len;
-		hdr[3] = (uint32_t)reply.len;
-		if (write_full(out, hdr, sizeof(hdr)) < 0 ||
-		    write_full(out, msgs.data, msgs.len) < 0 ||
-		    write_full(out, reply.data, reply.len) < 0)
-			_exit(1);
-	}
-	/* Done: the parent hears it now, not once the kernel has torn this
-	 * process's memory down (milliseconds, after a large compile). */
+}
+
+/* Hand job J's STATUS, MSGS and REPLY to the parent over OUT. */
+static void reply_job(int out, uint32_t j, int status, const struct buf *msgs,
+		      const struct buf *reply)
+{
+	uint32_t hdr[4];
+
+	hdr[0] = j;
+	hdr[1] = (uint32_t)status;
+	hdr[2] = (uint32_t)msgs->len;
+	hdr[3] = (uint32_t)reply->len;
+	if (write_full(out, hdr, sizeof(hdr)) < 0 ||
+	    write_full(out, msgs->data, msgs->len) < 0 ||
+	    write_full(out, reply->data, reply->len) < 0)
+		_exit(1);
+}
+
+/* Done: the parent hears it now, not once the kernel has torn this
+ * process's memory down (milliseconds, after a large compile). */
+static void NORETURN worker_end(int out)
+{
 	close(out);
 	_exit(0);
+}
+
+static void NORETURN worker_main(struct pool *p, int in, int out, pid_t parent)
+{
+	struct buf msgs = BUF_INIT, reply = BUF_INIT;
+	uint32_t j;
+	int status;
+
+	worker_signals(p->ignored, p->ops->start, parent);
+	while (read_full(in, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		run_job(p->ops, p->ctx, j, &msgs, &reply, &status);
+		reply_job(out, j, status, &msgs, &reply);
+	}
+	worker_end(out);
+}
+
+/*
+ * A spare: load what OPS->warm() loads, then run the jobs that come
+ * packed, each a job number and a length before its bytes.  What warm()
+ * said goes with the first job's messages.
+ */
+static void NORETURN spare_main(const struct pool_spare_ops *ops,
+				const int *ignored, int in, int out,
+				pid_t parent)
+{
+	struct buf msgs = BUF_INIT, reply = BUF_INIT, warm = BUF_INIT,
+		   data = BUF_INIT;
+	uint32_t hdr[2];
+	int status;
+
+	worker_signals(ignored, ops->start, parent);
+	msg_capture(&warm);
+	ops->warm();
+	msg_capture(NULL);
+	while (read_full(in, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr)) {
+		buf_reset(&data);
+		buf_grow(&data, hdr[1]);
+		if (read_full(in, data.data, hdr[1]) != (ssize_t)hdr[1])
+			_exit(1);
+		buf_reset(&msgs);
+		buf_reset(&reply);
+		buf_add(&msgs, warm.data, warm.len);
+		buf_reset(&warm);
+		msg_capture(&msgs);
+		status = ops->run(data.data, hdr[1], &reply);
+		msg_capture(NULL);
+		reply_job(out, hdr[0], status, &msgs, &reply);
+	}
+	worker_end(out);
+}
+
+/* A new worker's pipes: TO, jobs out, and FROM, results in.  -1 with
+ * errno set if they cannot be had. */
+static int open_pipes(int to[2], int from[2])
+{
+	int e;
+
+	if (pipe2(to, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(from, O_CLOEXEC) < 0) {
+		e = errno;
+		close(to[0]);
+		close(to[1]);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* After forking PID, the parent's side: its ends of TO and FROM, all
+ * closed if PID is -1 (returned). */
+static pid_t parent_ends(pid_t pid, int to[2], int from[2])
+{
+	block_signals(SIG_UNBLOCK);
+	close(to[0]);
+	close(from[1]);
+	if (pid < 0) {
+		close(to[1]);
+		close(from[0]);
+	}
+	return pid;
+}
+
+/* Which stop signals this process ignores (nohup): IGNORED[i]. */
+static void ignored_signals(int *ignored)
+{
+	struct sigaction old;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++) {
+		sigaction(stop_signals[i], NULL, &old);
+		ignored[i] = old.sa_handler == SIG_IGN;
+	}
+}
+
+struct pool_spare *pool_spare_start(const struct pool_spare_ops *ops)
+{
+	int to[2], from[2], ignored[ARRAY_SIZE(stop_signals)];
+	pid_t parent = getpid(), pid;
+	struct pool_spare *s;
+
+	if (open_pipes(to, from) < 0)
+		return NULL;
+	ignored_signals(ignored);
+	block_signals(SIG_BLOCK);
+	pid = fork();
+	if (pid == 0) {
+		close(to[1]);
+		close(from[0]);
+		spare_main(ops, ignored, to[0], from[1], parent);
+	}
+	/* Without one the pool forks its workers as it would anyway. */
+	if (parent_ends(pid, to, from) < 0)
+		return NULL;
+	s = xmalloc(sizeof(*s));
+	s->pid = pid;
+	s->to = to[1];
+	s->from = from[0];
+	return s;
 }
 
 static int spawn(struct pool *p, struct worker *w)
@@ -175,13 +309,8 @@ static int spawn(struct pool *p, struct worker *w)
 	pid_t parent = getpid(), pid;
 	unsigned i;
 
-	if (pipe2(to, O_CLOEXEC) < 0)
+	if (open_pipes(to, from) < 0)
 		return error_errno("cannot create a pipe");
-	if (pipe2(from, O_CLOEXEC) < 0) {
-		close(to[0]);
-		close(to[1]);
-		return error_errno("cannot create a pipe");
-	}
 	block_signals(SIG_BLOCK);
 	pid = p->ops->fork ? p->ops->fork() : fork();
 	if (pid == 0) {
@@ -197,19 +326,14 @@ static int spawn(struct pool *p, struct worker *w)
 		close(from[0]);
 		worker_main(p, to[0], from[1], parent);
 	}
-	block_signals(SIG_UNBLOCK);
-	close(to[0]);
-	close(from[1]);
-	if (pid < 0) {
-		close(to[1]);
-		close(from[0]);
+	if (parent_ends(pid, to, from) < 0)
 		return error_errno("cannot fork a worker");
-	}
 	w->pid = pid;
 	w->to = to[1];
 	w->from = from[0];
 	w->job = -1;
 	w->loaded = 0;
+	w->spare = 0;
 	return 0;
 }
 
@@ -243,13 +367,29 @@ static long unsent_light(struct pool *p)
  */
 static int send_next(struct pool *p, struct worker *w)
 {
+	struct buf job = BUF_INIT;
 	long j = -1;
-	uint32_t v;
+	uint32_t v, hdr[2];
 	unsigned i;
-	int any = 0;
+	int any = 0, ret;
 
 	if (!p->left)
 		return -1;
+	if (w->spare) {
+		j = unsent(p, 1);
+		if (j < 0)
+			return -1;
+		p->sent[j] = 1;
+		p->left--;
+		w->job = j;
+		p->ops->pack(p->ctx, (size_t)j, &job);
+		hdr[0] = (uint32_t)j;
+		hdr[1] = (uint32_t)job.len;
+		ret = write_full(w->to, hdr, sizeof(hdr)) < 0 ||
+		      write_full(w->to, job.data, job.len) < 0 ? -1 : 0;
+		buf_release(&job);
+		return ret;
+	}
 	if (p->loads) {
 		for (i = 0; i < p->nw; i++)
 			any |= p->w[i].pid && p->w[i].loaded;
@@ -365,8 +505,8 @@ static void reap_at_exit(void)
 	reap_ended(1);
 }
 
-/* W ended after its last job, and said so by closing its pipe. */
-static void finished(struct worker *w)
+/* PID ended, or will, and need not be waited for now. */
+static void let_end(pid_t pid)
 {
 	static int registered;
 
@@ -374,10 +514,49 @@ static void finished(struct worker *w)
 		atexit(reap_at_exit);
 		registered = 1;
 	}
-	close(w->from);
 	ended = xrealloc(ended, (nended + 1) * sizeof(*ended));
-	ended[nended++] = w->pid;
+	ended[nended++] = pid;
+}
+
+/* W ended after its last job, and said so by closing its pipe. */
+static void finished(struct worker *w)
+{
+	close(w->from);
+	let_end(w->pid);
 	w->pid = 0;
+}
+
+void pool_spare_stop(struct pool_spare *s)
+{
+	if (!s)
+		return;
+	kill(s->pid, SIGTERM);
+	close(s->to);
+	close(s->from);
+	let_end(s->pid);
+	free(s);
+}
+
+/* Make SPARE W, if there is a job for it; else stop it. */
+static int adopt(struct pool *p, struct worker *w, struct pool_spare *s)
+{
+	size_t i;
+
+	for (i = 0; p->loads && p->ops->pack && i < p->n; i++)
+		if (p->loads[i])
+			break;
+	if (!p->loads || !p->ops->pack || i == p->n) {
+		pool_spare_stop(s);
+		return -1;
+	}
+	w->pid = s->pid;
+	w->to = s->to;
+	w->from = s->from;
+	w->job = -1;
+	w->loaded = 1;
+	w->spare = 1;
+	free(s);
+	return 0;
 }
 
 /* Read one result from W; 0, or -1 if the worker is gone. */
@@ -465,7 +644,7 @@ static size_t *job_order(const struct pool_ops *ops, void *ctx, size_t n)
 }
 
 void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
-	      unsigned workers)
+	      unsigned workers, struct pool_spare *spare)
 {
 	struct pool p;
 	struct pollfd *fds;
@@ -482,6 +661,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	if (workers > n)
 		workers = (unsigned)n;
 	if (workers <= 1) {
+		pool_spare_stop(spare);
 		run_inline(&p);
 		free(p.slots);
 		return;
@@ -511,8 +691,10 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	p.nw = workers;
 	fds = xcalloc(workers, sizeof(*fds));
 	for (i = 0; i < workers; i++) {
-		if (spawn(&p, &p.w[i]) < 0)
-			break;
+		if (i > 0 || !spare || adopt(&p, &p.w[i], spare) < 0) {
+			if (spawn(&p, &p.w[i]) < 0)
+				break;
+		}
 		live++;
 		if (send_next(&p, &p.w[i]) < 0)
 			continue;	/* noticed as a death below */
@@ -542,10 +724,15 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 			if (!fds[nfds++].revents)
 				continue;
 			if (receive(&p, w) < 0) {
-				/* After its last job: it ended, as told. */
+				/* After its last job: it ended, as told.  A
+				 * spare ends with the jobs it can run. */
 				if (w->job < 0 && w->to < 0) {
 					finished(w);
 					live--;
+					if (p.left && spawn(&p, w) == 0) {
+						live++;
+						send_next(&p, w);
+					}
 					continue;
 				}
 				reap(&p, w);
@@ -556,9 +743,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 				}
 				continue;
 			}
-			if (p.left) {
-				send_next(&p, w);
-			} else {
+			if (!p.left || (send_next(&p, w) < 0 && w->spare)) {
 				/* No more work: EOF tells it to exit. */
 				close(w->to);
 				w->to = -1;

@@ -1,7 +1,9 @@
 /*
  * pool.h: a pool of forked worker processes that run numbered jobs,
  * heaviest first, and hand each back in the parent in job order; a worker
- * that dies is reported with its job and replaced.
+ * that dies is reported with its job and replaced.  A spare worker may be
+ * forked before the jobs are known, to load what some of them need while
+ * the caller works the jobs out.
  */
 #ifndef POOL_H
 #define POOL_H
@@ -46,6 +48,10 @@ struct pool_ops {
 	 * are captured, and what it adds to RESULT (empty) goes to done(),
 	 * for the parent.  Returns a status word, not negative. */
 	int (*run)(void *ctx, size_t j, struct buf *result);
+	/* In the parent, for a spare (pool_spare_start()), which has none
+	 * of CTX: what it needs of job J, a loads() one, appended to OUT.
+	 * NULL: a spare is stopped unused. */
+	void (*pack)(void *ctx, size_t j, struct buf *out);
 	/* In the parent: worker PID died while it ran job J (the pool has
 	 * said so): undo what it left half done, such as a temporary file.
 	 * Its messages are job J's.  NULL: nothing to undo. */
@@ -58,17 +64,42 @@ struct pool_ops {
 		     size_t len);
 };
 
+/* What a spare runs, in the spare. */
+struct pool_spare_ops {
+	/* As pool_ops' start. */
+	void (*start)(void);
+	/* At once: load what loads() jobs need.  Its messages go with the
+	 * first job's. */
+	void (*warm)(void);
+	/* Run the job pool_ops' pack() made into DATA/LEN, as pool_ops'
+	 * run() would have. */
+	int (*run)(const void *data, size_t len, struct buf *result);
+};
+
+/*
+ * Fork a spare worker now, which starts with OPS->warm() while this
+ * process goes on, for a pool_run() to come.  NULL if it cannot be
+ * forked (the pool then does without).
+ */
+struct pool_spare *pool_spare_start(const struct pool_spare_ops *ops);
+
+/* Stop SPARE, which no pool_run() took (NULL: nothing to do). */
+void pool_spare_stop(struct pool_spare *spare);
+
 /*
  * Run jobs 0 to N-1 as OPS says, with CTX passed to each of its
  * functions, on WORKERS processes forked from this one (in this process,
- * in job order, when WORKERS is 1).  Each finished job advances the
+ * in job order, when WORKERS is 1).  SPARE, if not NULL, is one of them
+ * while there are loads() jobs for it, and is stopped when there are
+ * none; pool_run() owns it.  Each finished job advances the
  * progress line the caller started.  A job whose worker dies is reported
  * as failed, lost() cleans up after it, and a new worker goes on.  On
  * SIGINT, SIGTERM or SIGHUP the workers are stopped (they remove their
  * temporary files) and the signal is raised again here.
  */
+struct pool_spare;
 void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
-	      unsigned workers);
+	      unsigned workers, struct pool_spare *spare);
 
 /* Whether this process is a pool's worker. */
 int pool_is_worker(void);

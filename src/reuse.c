@@ -214,30 +214,33 @@ static void reuse_source(const struct compile_opts *o, const struct source *s,
 		out->status |= JOB_REUSED;
 }
 
-static int reuse_job(void *ctx, size_t g, struct buf *result)
+/*
+ * A job: the N sources V[0..N) of one directory, the largest LARGEST
+ * bytes, as O says; an outcome each into RESULT.
+ */
+static void run_sources(const struct compile_opts *o,
+			const struct source *const *v, size_t n,
+			size_t largest, struct buf *result)
 {
 	/* A worker's, from one job to the next (fewer page faults). */
 	static struct buf bufs[2] = { BUF_INIT, BUF_INIT };
-	struct reuse *r = ctx;
-	const struct source *first = &r->list->v[r->order[r->bounds[g]]];
-	char *tdir = target_dir(first->path, r->o->legacy),
-	     *sdirpath = path_dir(first->path);
+	char *tdir = target_dir(v[0]->path, o->legacy),
+	     *sdirpath = path_dir(v[0]->path);
 	size_t k;
 	int tfd, sdir, swept = 0;
 
 	/* Room for the largest source and its pyc, grown once. */
 	if (!bufs[0].cap) {
-		buf_grow(&bufs[0], r->largest + 1);
-		buf_grow(&bufs[1], 2 * r->largest + 4096);
+		buf_grow(&bufs[0], largest + 1);
+		buf_grow(&bufs[1], 2 * largest + 4096);
 	}
-	open_target(first->path, r->o->legacy, 0, &tfd);
+	open_target(v[0]->path, o->legacy, 0, &tfd);
 	/* The job's sources share it; each is opened by its name. */
 	sdir = open(sdirpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (k = r->bounds[g]; k < r->bounds[g + 1]; k++) {
+	for (k = 0; k < n; k++) {
 		struct outcome out;
 
-		reuse_source(r->o, &r->list->v[r->order[k]], sdir, tfd, tdir,
-			     &swept, &out, bufs);
+		reuse_source(o, v[k], sdir, tfd, tdir, &swept, &out, bufs);
 		buf_add(result, &out, sizeof(out));
 	}
 	if (sdir >= 0)
@@ -246,7 +249,102 @@ static int reuse_job(void *ctx, size_t g, struct buf *result)
 		close(tfd);
 	free(sdirpath);
 	free(tdir);
+}
+
+static int reuse_job(void *ctx, size_t g, struct buf *result)
+{
+	struct reuse *r = ctx;
+	size_t n = r->bounds[g + 1] - r->bounds[g], k;
+	const struct source **v = xmalloc(n * sizeof(*v));
+
+	for (k = 0; k < n; k++)
+		v[k] = &r->list->v[r->order[r->bounds[g] + k]];
+	run_sources(r->o, v, n, r->largest, result);
+	free(v);
 	return 0;
+}
+
+/*
+ * The spare (pool.h): forked as the sources are about to be listed, with
+ * a copy of the options, it starts the interpreter, then compiles the
+ * jobs of sources that the record shows changed (their size differs, or
+ * it has none), which it gets packed: no record is needed for those.
+ */
+static struct compile_opts spare_opts;
+
+static void spare_warm(void)
+{
+	pyrt_init();
+}
+
+/* A source of job G, as the spare gets it: the stat, the length of the
+ * path's directory, then the path and the recorded name, each with its
+ * NUL. */
+static void reuse_pack(void *ctx, size_t g, struct buf *out)
+{
+	struct reuse *r = ctx;
+	size_t k;
+
+	for (k = r->bounds[g]; k < r->bounds[g + 1]; k++) {
+		const struct source *s = &r->list->v[r->order[k]];
+
+		buf_add(out, &s->st, sizeof(s->st));
+		buf_add(out, &s->dirlen, sizeof(s->dirlen));
+		buf_add(out, s->path, strlen(s->path) + 1);
+		buf_add(out, s->recorded, strlen(s->recorded) + 1);
+	}
+}
+
+static int spare_run(const void *data, size_t len, struct buf *result)
+{
+	const char *p = data, *end = p + len;
+	struct source *v = NULL;
+	const struct source **pv;
+	size_t n = 0, k, largest = 0;
+	const char *nul;
+
+	while ((size_t)(end - p) > sizeof(v->st) + sizeof(v->dirlen)) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		memcpy(&v[n].st, p, sizeof(v->st));
+		p += sizeof(v->st);
+		memcpy(&v[n].dirlen, p, sizeof(v->dirlen));
+		p += sizeof(v->dirlen);
+		v[n].path = (char *)p;
+		nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul || !(nul = memchr(nul + 1, '\0', (size_t)(end - nul - 1))))
+			die("BUG: a spare's job is cut short");
+		v[n].recorded = (char *)p + strlen(p) + 1;
+		p = nul + 1;
+		if ((uint64_t)v[n].st.st_size > largest &&
+		    v[n].st.st_size < (16 << 20))
+			largest = (size_t)v[n].st.st_size;
+		n++;
+	}
+	if (!n)
+		die("BUG: a spare's job is empty");
+	pv = xmalloc(n * sizeof(*pv));
+	for (k = 0; k < n; k++)
+		pv[k] = &v[k];
+	run_sources(&spare_opts, pv, n, largest, result);
+	free(pv);
+	free(v);
+	return 0;
+}
+
+struct pool_spare *compile_spare(const struct compile_opts *o)
+{
+	static const struct pool_spare_ops ops = {
+		.start = atomic_catch_signals, .warm = spare_warm,
+		.run = spare_run,
+	};
+
+	if (o->jobs < 2)
+		return NULL;
+	spare_opts = *o;
+	/* What it compiles, no record vouches for. */
+	spare_opts.reuse = spare_opts.record = NULL;
+	spare_opts.spare = NULL;
+	return pool_spare_start(&ops);
 }
 
 /*
@@ -436,7 +534,7 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 		.weight = reuse_weight, .loads = reuse_loads, .name = reuse_name,
 		.unloadable = pyrt_load,
 		.start = atomic_catch_signals, .run = reuse_job,
-		.lost = reuse_lost, .done = reuse_done,
+		.pack = reuse_pack, .lost = reuse_lost, .done = reuse_done,
 	};
 	struct reuse r = { o, list, stats, NULL, NULL, NULL, NULL, 0 };
 	size_t failed = stats->failed, ngroups, i;
@@ -457,8 +555,10 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 			       o->jobs);
 	if (ngroups) {
 		progress_start("compiling", ngroups, !o->quiet);
-		pool_run(&ops, &r, ngroups, o->jobs);
+		pool_run(&ops, &r, ngroups, o->jobs, o->spare);
 		progress_end();
+	} else {
+		pool_spare_stop(o->spare);
 	}
 	free(r.cost);
 	free(r.compiles);

@@ -274,11 +274,13 @@ int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg)
 {
 	return sources_add_listed(list, sel, pkg,
-				  dpkg_python_files(sel->root, pkg));
+				  dpkg_python_files(sel->root, pkg), NULL, NULL);
 }
 
 int sources_add_listed(struct source_list *list, const struct select *sel,
-		       const char *pkg, char **files)
+		       const char *pkg, char **files,
+		       void (*each)(void *arg, const struct source *s),
+		       void *arg)
 {
 	char **f, *dir = NULL;
 	size_t dirlen = 0;
@@ -333,6 +335,8 @@ int sources_add_listed(struct source_list *list, const struct select *sel,
 		sources_push(list, path,
 		    sel->destdir ? join_path(sel->destdir, strrchr(line, '/') + 1)
 				 : xstrdup(line), &st);
+		if (each)
+			each(arg, &list->v[list->n - 1]);
 	}
 	if (dirfd >= 0)
 		close(dirfd);

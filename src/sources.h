@@ -67,9 +67,12 @@ int sources_add_from(struct source_list *list, const struct select *sel,
 int sources_add_package(struct source_list *list, const struct select *sel,
 			const char *pkg);
 /* The same with FILES, dpkg_python_files()'s answer for PKG (freed here;
- * NULL: the error was reported, 1 is returned). */
+ * NULL: the error was reported, 1 is returned).  EACH, if not NULL, is
+ * called with ARG and each source as it is added. */
 int sources_add_listed(struct source_list *list, const struct select *sel,
-		       const char *pkg, char **files);
+		       const char *pkg, char **files,
+		       void (*each)(void *arg, const struct source *s),
+		       void *arg);
 
 /* Append a source to LIST, which takes PATH and RECORDED (new strings). */
 void sources_push(struct source_list *list, char *path, char *recorded,

@@ -786,7 +786,7 @@ int strip_tree_run(const struct strip_tree_opts *o, const struct select *sel,
 			goto out;
 		}
 		progress_start("stripping", r.njobs, !o->quiet);
-		pool_run(&ops, &r, r.njobs, o->jobs);
+		pool_run(&ops, &r, r.njobs, o->jobs, NULL);
 		progress_end();
 		if (!o->strip.keep_lines && save_maps(&r, paths) < 0)
 			r.errors++;

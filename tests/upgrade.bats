@@ -535,6 +535,48 @@ old_or_new() {
 	assert_equal "$(cat left)" ""
 }
 
+# strace -f of "pyprime register" on the unpacked $PKG, in trace.out: the
+# pid of the register and of its first child, and the line numbers in
+# trace.out of that child's creation and of the register's last stat of
+# a source.
+fork_trace() {
+	need_strace
+	trace -f -o trace.out -e trace=clone,clone3,fork,vfork,newfstatat,openat,rename,renameat,renameat2 \
+		"$PYPRIME" register -q --root "$R" "$PKG" "$SITE"
+	main=$(head -n 1 trace.out | cut -d' ' -f1)
+	child=$(awk -v p="$main" '$1 == p && /clone/ { sub(/.*= /, ""); print; exit }' trace.out)
+	forked=$(awk -v p="$main" '$1 == p && /clone/ { print NR; exit }' trace.out)
+	listed=$(awk -v p="$main" '$1 == p && /newfstatat\(/ && /"[^"]*\.py"/ { n = NR } END { print n }' trace.out)
+	[ -n "$child" ] && [ -n "$listed" ]
+}
+
+@test "with two CPUs, a worker starts the interpreter while the sources are listed, and compiles what changed" {
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: the workers are one process"
+	root_with v1
+	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
+	fork_trace
+	[ "$forked" -lt "$listed" ]
+	# It loads libpython and compiles: the heaviest source that changed
+	# size first; never one that is only reused.
+	run grep -c "^$child .*libpython3" trace.out
+	[ "$output" -ge 1 ]
+	run grep "^$child .*rename.*\.pyc\"" trace.out
+	assert_line --index 0 --partial '"changed.'
+	refute_output --partial '"same.'
+	refute_output --partial '"keep.'
+	check_pycs timestamp 0
+	check_clean 0
+	# A reinstall, which compiles nothing, forks its workers once the
+	# sources are listed, and none loads libpython.
+	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
+	fork_trace
+	[ "$forked" -gt "$listed" ]
+	run grep -c "libpython3" trace.out
+	assert_output 0
+	check_pycs timestamp 0
+	check_clean 0
+}
+
 @test "a missing or corrupt record vouches for nothing: every file is compiled" {
 	root_with v1
 	dpkg_root --unpack "$DEBS/v2.deb" >/dev/null
