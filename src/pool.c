@@ -660,7 +660,8 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	p.slots = xcalloc(n ? n : 1, sizeof(*p.slots));
 	if (workers > n)
 		workers = (unsigned)n;
-	if (workers <= 1) {
+	/* One job: here, unless a spare has started on it already. */
+	if (workers <= 1 && !(spare && n)) {
 		pool_spare_stop(spare);
 		run_inline(&p);
 		free(p.slots);
