@@ -223,7 +223,8 @@ static void NORETURN spare_main(const struct pool_spare_ops *ops,
 			_exit(1);
 		buf_reset(&msgs);
 		buf_reset(&reply);
-		buf_add(&msgs, warm.data, warm.len);
+		if (warm.len)
+			buf_add(&msgs, warm.data, warm.len);
 		buf_reset(&warm);
 		msg_capture(&msgs);
 		status = ops->run(data.data, hdr[1], &reply);
