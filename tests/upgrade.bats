@@ -536,16 +536,16 @@ old_or_new() {
 }
 
 # strace -f of "pyprime register" on the unpacked $PKG, in trace.out: the
-# pid of the register and of its first child, and the line numbers in
-# trace.out of that child's creation and of the register's last stat of
-# a source.
+# pid of the register and of its first child process (not a thread, as
+# qemu-user makes), and the line numbers in trace.out of that child's
+# creation and of the register's last stat of a source.
 fork_trace() {
 	need_strace
 	trace -f -o trace.out -e trace=clone,clone3,fork,vfork,newfstatat,openat,rename,renameat,renameat2 \
 		"$PYPRIME" register -q --root "$R" "$PKG" "$SITE"
 	main=$(head -n 1 trace.out | cut -d' ' -f1)
-	child=$(awk -v p="$main" '$1 == p && /clone/ { sub(/.*= /, ""); print; exit }' trace.out)
-	forked=$(awk -v p="$main" '$1 == p && /clone/ { print NR; exit }' trace.out)
+	child=$(awk -v p="$main" '$1 == p && /clone/ && !/CLONE_THREAD/ { sub(/.*= /, ""); print; exit }' trace.out)
+	forked=$(awk -v p="$main" '$1 == p && /clone/ && !/CLONE_THREAD/ { print NR; exit }' trace.out)
 	listed=$(awk -v p="$main" '$1 == p && /newfstatat\(/ && /"[^"]*\.py"/ { n = NR } END { print n }' trace.out)
 	[ -n "$child" ] && [ -n "$listed" ]
 }
