@@ -265,10 +265,11 @@ static int reuse_job(void *ctx, size_t g, struct buf *result)
 }
 
 /*
- * The spare (pool.h): forked as the sources are about to be listed, with
- * a copy of the options, it starts the interpreter, then compiles the
- * jobs of sources that the record shows changed (their size differs, or
- * it has none), which it gets packed: no record is needed for those.
+ * The spare (pool.h): forked while the sources are listed, at the first
+ * that the record shows changed (package.c), with a copy of the options,
+ * it starts the interpreter, then compiles the jobs of such sources
+ * (their size differs, or the record has none), which it gets packed: no
+ * record is needed for those.
  */
 static struct compile_opts spare_opts;
 
