@@ -52,10 +52,11 @@ int compile_run(const struct compile_opts *o, const struct source_list *list,
 		struct compile_stats *stats);
 
 /*
- * Start a spare worker for a record-mode compile_run() as O says, to come
- * once the sources are listed: it loads and starts the interpreter
- * meanwhile, and compiles the sources the record shows changed.  NULL if
- * it would not help (one worker) or cannot be had.
+ * Start a spare worker for a record-mode compile_run() as O says (O->reuse
+ * as the run will have it), to come once the sources are listed: it loads
+ * and starts the interpreter meanwhile, then compiles the sources the
+ * record shows changed, and is a worker like the others once none is
+ * left.  NULL if it would not help (one worker) or cannot be had.
  */
 struct pool_spare *compile_spare(const struct compile_opts *o);
 

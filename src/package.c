@@ -178,6 +178,25 @@ static void load_record(struct member *m)
 	m->loaded = 1;
 }
 
+/*
+ * What a run of the N packages M trusts: a package's own record, or
+ * theirs merged into MERGED (RECORD_INIT).  Reads them, if not yet.
+ */
+static struct record *run_record(struct member *m, size_t n,
+				 struct record *merged)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		load_record(&m[i]);
+	if (n == 1)
+		return &m[0].old;
+	for (i = 0; i < n; i++)
+		for (k = 0; m[i].old.usable && k < m[i].old.n; k++)
+			record_add(merged, &m[i].old.v[k]);
+	return merged;
+}
+
 static int cmp_str_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -329,39 +348,27 @@ static void watch_source(void *arg, const struct source *s)
 
 /*
  * Compile LIST, the sources of the N packages M, as O says, trusting their
- * pycs only through their records (record.h), then write those again.
+ * pycs only through their records (record.h) as REUSE (run_record()) has
+ * them, then write those again.
  */
 static int compile_recorded(const struct compile_opts *o, struct member *m,
 			    size_t n, const struct source_list *list,
-			    struct pool_spare *spare,
+			    struct record *reuse, struct pool_spare *spare,
 			    struct compile_stats *stats, size_t *removed)
 {
-	struct record reuse = RECORD_INIT, now = RECORD_INIT;
+	struct record now = RECORD_INIT;
 	struct compile_opts ro = *o;
-	size_t i, k;
+	size_t i;
 	int ret = 0;
 
-	if (registry_load_key(m[0].sel->root) < 0)
-		ret = -1;
-	for (i = 0; i < n; i++)
-		load_record(&m[i]);
-	/* One package's record is used as it is, else they are merged. */
-	if (n == 1) {
-		ro.reuse = &m[0].old;
-	} else {
-		for (i = 0; i < n; i++)
-			for (k = 0; m[i].old.usable && k < m[i].old.n; k++)
-				record_add(&reuse, &m[i].old.v[k]);
-		ro.reuse = &reuse;
-	}
 	record_reserve(&now, list->n);
+	ro.reuse = reuse;
 	ro.record = &now;
 	ro.spare = spare;
 	compile_run(&ro, list, stats);
 	for (i = 0; i < n; i++)
 		if (update_record(o, &m[i], list, &now, removed) < 0)
 			ret = -1;
-	record_release(&reuse);
 	record_release(&now);
 	return ret;
 }
@@ -372,7 +379,11 @@ int package_compile_list(const char *pkg, const struct select *sel,
 			 struct compile_stats *stats, size_t *removed)
 {
 	struct member m = { pkg, sel, 0, list->n, RECORD_INIT, 0, 0 };
-	int ret = compile_recorded(o, &m, 1, list, NULL, stats, removed);
+	int ret = registry_load_key(sel->root) < 0 ? -1 : 0;
+
+	if (compile_recorded(o, &m, 1, list, run_record(&m, 1, NULL), NULL,
+			     stats, removed) < 0)
+		ret = -1;
 
 	record_release(&m.old);
 	return ret;
@@ -390,7 +401,9 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 
 	for (i = 0; i < n; i++) {
 		struct source_list list = { NULL, 0, 0 };
-		struct spare_watch watch = { &p[i].o, NULL, NULL, 0 };
+		struct compile_opts so = p[i].o;
+		struct spare_watch watch = { &so, NULL, NULL, 0 };
+		struct record merged = RECORD_INIT;
 		char **paths;
 
 		if (done[i])
@@ -414,10 +427,8 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 			/* While the first dpkg-query runs, if one must (16
 			 * ms of its own start-up): what the run needs from
 			 * the registry. */
-			if (k == 0) {
-				for (j = 0; j < nm; j++)
-					load_record(&m[j]);
-			}
+			if (k == 0)
+				so.reuse = run_record(m, nm, &merged);
 			m[k].from = list.n;
 			watch.m = &m[k];
 			if (sources_add_listed(&list, m[k].sel, m[k].name,
@@ -426,11 +437,12 @@ int package_compile(struct package *p, size_t n, struct compile_stats *stats,
 				ret = -1;
 			m[k].to = list.n;
 		}
-		if (compile_recorded(&p[i].o, m, nm, &list, watch.spare, stats,
-				     removed) < 0)
+		if (compile_recorded(&p[i].o, m, nm, &list, so.reuse,
+				     watch.spare, stats, removed) < 0)
 			ret = -1;
 		for (k = 0; k < nm; k++)
 			record_release(&m[k].old);
+		record_release(&merged);
 		co.quiet = p[i].o.quiet;
 		/* A new interpreter's pycs replace the old ones'. */
 		paths = xcalloc(list.n + 1, sizeof(*paths));

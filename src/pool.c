@@ -27,7 +27,7 @@ struct worker {
 	int to, from;		/* job numbers out, results in */
 	long job;		/* the job it is running, or -1 */
 	int loaded;		/* it was sent a job that loads() */
-	int spare;		/* a spare: it gets packed loads() jobs only */
+	int spare;		/* a spare: its jobs go packed */
 };
 
 struct pool_spare {
@@ -56,6 +56,7 @@ struct pool {
 	 * LAST: from it on, no job that loads(). */
 	size_t *order, left, first[3], last;
 	char *sent, *loads;
+	uint64_t *weight;	/* per job: weight() (NULL: none) */
 	/* Which were ignored when the pool started (nohup): they stay
 	 * ignored, in the workers too. */
 	int ignored[ARRAY_SIZE(stop_signals)];
@@ -360,11 +361,35 @@ static long unsent_light(struct pool *p)
 }
 
 /*
+ * Whether W, which has not loaded what loads() jobs need while other
+ * workers have, should load it for the loads() jobs left: only if they
+ * would keep those workers busy for longer than loading takes (with R
+ * left, L workers that have loaded and C to load, W helping ends them
+ * at about (R + C) / (L + 1) rather than R / L: sooner if R > L * C).
+ */
+static int worth_loading(struct pool *p, const struct worker *w)
+{
+	uint64_t left = 0, loaded = 0;
+	size_t k;
+	unsigned i;
+
+	if (!p->ops->load_weight || !p->weight)
+		return 1;
+	for (i = 0; i < p->nw; i++)
+		loaded += &p->w[i] != w && p->w[i].pid && p->w[i].loaded;
+	for (k = p->first[1]; k < p->last; k++)
+		if (!p->sent[p->order[k]] && p->loads[p->order[k]])
+			left += p->weight[p->order[k]];
+	return left > loaded * p->ops->load_weight;
+}
+
+/*
  * Send W the next job: the heaviest left, but that while some worker has
  * loaded what loads() jobs need, those go to such workers, and the
  * others to workers that have not; one of these that has nothing else
  * left takes the lightest, leaving the heavy ones to the workers that
- * need not load first.  -1 if none is left, or if W is gone.
+ * need not load first, if that is worth it.  A spare gets the job
+ * packed.  -1 if none is left for W, or if W is gone.
  */
 static int send_next(struct pool *p, struct worker *w)
 {
@@ -376,28 +401,16 @@ static int send_next(struct pool *p, struct worker *w)
 
 	if (!p->left)
 		return -1;
-	if (w->spare) {
-		j = unsent(p, 1);
-		if (j < 0)
-			return -1;
-		p->sent[j] = 1;
-		p->left--;
-		w->job = j;
-		p->ops->pack(p->ctx, (size_t)j, &job);
-		hdr[0] = (uint32_t)j;
-		hdr[1] = (uint32_t)job.len;
-		ret = write_full(w->to, hdr, sizeof(hdr)) < 0 ||
-		      write_full(w->to, job.data, job.len) < 0 ? -1 : 0;
-		buf_release(&job);
-		return ret;
-	}
 	if (p->loads) {
 		for (i = 0; i < p->nw; i++)
 			any |= p->w[i].pid && p->w[i].loaded;
 		if (w->loaded || any)
 			j = unsent(p, w->loaded);
-		if (j < 0 && any && !w->loaded)
+		if (j < 0 && any && !w->loaded) {
+			if (!worth_loading(p, w))
+				return -1;
 			j = unsent_light(p);
+		}
 	}
 	if (j < 0)
 		j = unsent(p, 2);
@@ -406,8 +419,26 @@ static int send_next(struct pool *p, struct worker *w)
 	p->sent[j] = 1;
 	p->left--;
 	w->job = j;
-	v = (uint32_t)j;
-	return write_full(w->to, &v, sizeof(v));
+	if (!w->spare) {
+		v = (uint32_t)j;
+		return write_full(w->to, &v, sizeof(v));
+	}
+	p->ops->pack(p->ctx, (size_t)j, &job);
+	hdr[0] = (uint32_t)j;
+	hdr[1] = (uint32_t)job.len;
+	ret = write_full(w->to, hdr, sizeof(hdr)) < 0 ||
+	      write_full(w->to, job.data, job.len) < 0 ? -1 : 0;
+	buf_release(&job);
+	return ret;
+}
+
+/* Send W its next job, or, if none is left for it, tell it to end: EOF. */
+static void feed(struct pool *p, struct worker *w)
+{
+	if (send_next(p, w) < 0 && w->job < 0) {
+		close(w->to);
+		w->to = -1;
+	}
 }
 
 /* Stop the workers (they remove their temporary files) and reap them. */
@@ -538,15 +569,10 @@ void pool_spare_stop(struct pool_spare *s)
 	free(s);
 }
 
-/* Make SPARE W, if there is a job for it; else stop it. */
+/* Make SPARE W, if it can be sent jobs; else stop it. */
 static int adopt(struct pool *p, struct worker *w, struct pool_spare *s)
 {
-	size_t i;
-
-	for (i = 0; p->loads && p->ops->pack && i < p->n; i++)
-		if (p->loads[i])
-			break;
-	if (!p->loads || !p->ops->pack || i == p->n) {
+	if (!p->ops->pack) {
 		pool_spare_stop(s);
 		return -1;
 	}
@@ -626,22 +652,21 @@ static int cmp_weight(const void *a, const void *b, void *arg)
 	return (i > j) - (i < j);
 }
 
-/* The order in which the N jobs start: heaviest first. */
-static size_t *job_order(const struct pool_ops *ops, void *ctx, size_t n)
+/* The order in which P's jobs start: heaviest first (their weights into
+ * P->weight). */
+static void job_order(struct pool *p)
 {
-	size_t *order = xmalloc(n * sizeof(*order)), i;
-	uint64_t *w;
+	size_t i, n = p->n;
 
+	p->order = xmalloc(n * sizeof(*p->order));
 	for (i = 0; i < n; i++)
-		order[i] = i;
-	if (!ops->weight)
-		return order;
-	w = xmalloc(n * sizeof(*w));
+		p->order[i] = i;
+	if (!p->ops->weight)
+		return;
+	p->weight = xmalloc(n * sizeof(*p->weight));
 	for (i = 0; i < n; i++)
-		w[i] = ops->weight(ctx, i);
-	qsort_r(order, n, sizeof(*order), cmp_weight, w);
-	free(w);
-	return order;
+		p->weight[i] = p->ops->weight(p->ctx, i);
+	qsort_r(p->order, n, sizeof(*p->order), cmp_weight, p->weight);
 }
 
 void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
@@ -668,7 +693,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 		free(p.slots);
 		return;
 	}
-	p.order = job_order(ops, ctx, n);
+	job_order(&p);
 	p.sent = xcalloc(n, 1);
 	p.left = p.last = n;
 	if (ops->loads) {
@@ -698,8 +723,8 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 				break;
 		}
 		live++;
-		if (send_next(&p, &p.w[i]) < 0)
-			continue;	/* noticed as a death below */
+		/* A death is noticed below. */
+		feed(&p, &p.w[i]);
 	}
 
 	while (live) {
@@ -726,30 +751,21 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 			if (!fds[nfds++].revents)
 				continue;
 			if (receive(&p, w) < 0) {
-				/* After its last job: it ended, as told.  A
-				 * spare ends with the jobs it can run. */
+				/* After its last job: it ended, as told. */
 				if (w->job < 0 && w->to < 0) {
 					finished(w);
 					live--;
-					if (p.left && spawn(&p, w) == 0) {
-						live++;
-						send_next(&p, w);
-					}
 					continue;
 				}
 				reap(&p, w);
 				live--;
 				if (p.left && spawn(&p, w) == 0) {
 					live++;
-					send_next(&p, w);
+					feed(&p, w);
 				}
 				continue;
 			}
-			if (!p.left || (send_next(&p, w) < 0 && w->spare)) {
-				/* No more work: EOF tells it to exit. */
-				close(w->to);
-				w->to = -1;
-			}
+			feed(&p, w);
 		}
 	}
 	/* Every worker failed to start or died unreplaced: finish here. */
@@ -765,6 +781,7 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	free(p.w);
 	free(p.slots);
 	free(p.order);
+	free(p.weight);
 	free(p.sent);
 	free(p.loads);
 	reap_ended(0);

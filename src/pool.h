@@ -34,6 +34,11 @@ struct pool_ops {
 	 * workers that have loaded it and the others to those that have
 	 * not, so that fewer pay for it.  NULL: any job to any worker. */
 	int (*loads)(void *ctx, size_t j);
+	/* What that load costs, in weight()'s units.  A worker that has not
+	 * loaded it, with only loads() jobs left, takes one only if they
+	 * weigh more than this for each worker that has (it would end
+	 * sooner with them alone).  0: it always does. */
+	uint64_t load_weight;
 	/* In the parent, once the workers are stopped, when one exited with
 	 * status 127 (one that cannot load a library it needs, which says
 	 * nothing: pool_is_worker()): try the same here, and say why it
@@ -49,8 +54,8 @@ struct pool_ops {
 	 * for the parent.  Returns a status word, not negative. */
 	int (*run)(void *ctx, size_t j, struct buf *result);
 	/* In the parent, for a spare (pool_spare_start()), which has none
-	 * of CTX: what it needs of job J, a loads() one, appended to OUT.
-	 * NULL: a spare is stopped unused. */
+	 * of CTX: what it needs of job J, appended to OUT.  NULL: a spare is
+	 * stopped unused. */
 	void (*pack)(void *ctx, size_t j, struct buf *out);
 	/* In the parent: worker PID died while it ran job J (the pool has
 	 * said so): undo what it left half done, such as a temporary file.
@@ -89,9 +94,9 @@ void pool_spare_stop(struct pool_spare *spare);
 /*
  * Run jobs 0 to N-1 as OPS says, with CTX passed to each of its
  * functions, on WORKERS processes forked from this one (in this process,
- * in job order, when WORKERS is 1).  SPARE, if not NULL, is one of them
- * while there are loads() jobs for it, and is stopped when there are
- * none; pool_run() owns it.  Each finished job advances the
+ * in job order, when WORKERS is 1).  SPARE, if not NULL, is one of them,
+ * one that has loaded what loads() jobs need; pool_run() owns it.  Each
+ * finished job advances the
  * progress line the caller started.  A job whose worker dies is reported
  * as failed, lost() cleans up after it, and a new worker goes on.  On
  * SIGINT, SIGTERM or SIGHUP the workers are stopped (they remove their

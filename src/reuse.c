@@ -266,10 +266,10 @@ static int reuse_job(void *ctx, size_t g, struct buf *result)
 
 /*
  * The spare (pool.h): forked while the sources are listed, at the first
- * that the record shows changed (package.c), with a copy of the options,
- * it starts the interpreter, then compiles the jobs of such sources
- * (their size differs, or the record has none), which it gets packed: no
- * record is needed for those.
+ * that the record shows changed (package.c), with a copy of the options
+ * and of the record, it starts the interpreter, then runs the jobs it
+ * gets packed: first those of such sources (their size differs, or the
+ * record has none), then any.
  */
 static struct compile_opts spare_opts;
 
@@ -342,17 +342,27 @@ struct pool_spare *compile_spare(const struct compile_opts *o)
 	if (o->jobs < 2)
 		return NULL;
 	spare_opts = *o;
-	/* What it compiles, no record vouches for. */
-	spare_opts.reuse = spare_opts.record = NULL;
+	/* What it finds, its outcomes tell the parent. */
+	spare_opts.record = NULL;
 	spare_opts.spare = NULL;
 	return pool_spare_start(&ops);
 }
 
 /*
  * A compile costs a worker about this many times what reading and hashing
- * the source and its pyc does (pydoc_data/topics.py: 13 ms against 1).
+ * the source and its pyc does.  The standard library's 866 sources (13 MB)
+ * compile at about 5 MB/s, the median file at 4.6; a worker reads and
+ * hashes 824 of them with their pycs at 156 MB/s.  Long strings compile
+ * faster (pydoc_data/topics.py: 47 MB/s): such a file is overweighted.
  */
-#define COMPILE_COST 16
+#define COMPILE_COST 32
+
+/*
+ * Loading libpython and starting the interpreter costs a worker about what
+ * reading and hashing this many bytes of sources (and their pycs) does:
+ * 30 ms at 156 MB/s.
+ */
+#define LOAD_COST (4u << 20)
 
 /*
  * What source S will cost a worker, in bytes: its size when the record
@@ -532,7 +542,8 @@ int reuse_run(const struct compile_opts *o, const struct source_list *list,
 {
 	static const struct pool_ops ops = {
 		.verb = "compile", .fork = pyrt_fork,
-		.weight = reuse_weight, .loads = reuse_loads, .name = reuse_name,
+		.weight = reuse_weight, .loads = reuse_loads,
+		.load_weight = LOAD_COST, .name = reuse_name,
 		.unloadable = pyrt_load,
 		.start = atomic_catch_signals, .run = reuse_job,
 		.pack = reuse_pack, .lost = reuse_lost, .done = reuse_done,
