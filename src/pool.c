@@ -57,6 +57,7 @@ struct pool {
 	size_t *order, left, first[3], last;
 	char *sent, *loads;
 	uint64_t *weight;	/* per job: weight() (NULL: none) */
+	uint64_t unsent_loads;	/* the weight of the loads() jobs not sent */
 	/* Which were ignored when the pool started (nohup): they stay
 	 * ignored, in the workers too. */
 	int ignored[ARRAY_SIZE(stop_signals)];
@@ -369,18 +370,14 @@ static long unsent_light(struct pool *p)
  */
 static int worth_loading(struct pool *p, const struct worker *w)
 {
-	uint64_t left = 0, loaded = 0;
-	size_t k;
+	uint64_t loaded = 0;
 	unsigned i;
 
 	if (!p->ops->load_weight || !p->weight)
 		return 1;
 	for (i = 0; i < p->nw; i++)
 		loaded += &p->w[i] != w && p->w[i].pid && p->w[i].loaded;
-	for (k = p->first[1]; k < p->last; k++)
-		if (!p->sent[p->order[k]] && p->loads[p->order[k]])
-			left += p->weight[p->order[k]];
-	return left > loaded * p->ops->load_weight;
+	return p->unsent_loads > loaded * p->ops->load_weight;
 }
 
 /*
@@ -414,8 +411,11 @@ static int send_next(struct pool *p, struct worker *w)
 	}
 	if (j < 0)
 		j = unsent(p, 2);
-	if (p->loads && p->loads[j])
+	if (p->loads && p->loads[j]) {
 		w->loaded = 1;
+		if (p->weight)
+			p->unsent_loads -= p->weight[j];
+	}
 	p->sent[j] = 1;
 	p->left--;
 	w->job = j;
@@ -698,8 +698,11 @@ void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
 	p.left = p.last = n;
 	if (ops->loads) {
 		p.loads = xmalloc(n);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			p.loads[i] = ops->loads(ctx, i) != 0;
+			if (p.loads[i] && p.weight)
+				p.unsent_loads += p.weight[i];
+		}
 	}
 
 	memset(&sa, 0, sizeof(sa));

@@ -96,11 +96,11 @@ void pool_spare_stop(struct pool_spare *spare);
  * functions, on WORKERS processes forked from this one (in this process,
  * in job order, when WORKERS is 1).  SPARE, if not NULL, is one of them,
  * one that has loaded what loads() jobs need; pool_run() owns it.  Each
- * finished job advances the
- * progress line the caller started.  A job whose worker dies is reported
- * as failed, lost() cleans up after it, and a new worker goes on.  On
- * SIGINT, SIGTERM or SIGHUP the workers are stopped (they remove their
- * temporary files) and the signal is raised again here.
+ * finished job advances the progress line the caller started.  A job
+ * whose worker dies is reported as failed, lost() cleans up after it,
+ * and a new worker goes on.  On SIGINT, SIGTERM or SIGHUP the workers
+ * are stopped (they remove their temporary files) and the signal is
+ * raised again here.
  */
 struct pool_spare;
 void pool_run(const struct pool_ops *ops, void *ctx, size_t n,
